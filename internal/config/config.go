@@ -1,0 +1,239 @@
+// Package config reads and writes idcsctl's profiles and resolves the
+// settings of one command from flags, environment and the config file.
+//
+// Precedence is flag > environment > profile in the file > default, the
+// order every tool of the field uses, so that a script can override a
+// person's file without editing it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultScopes are requested when a profile names none. The last one is the
+// scope Oracle's IDCS samples request so that the token may read /admin/v1/Me.
+var DefaultScopes = []string{"openid", "profile", "email", "urn:opc:idm:t.user.me"}
+
+// DefaultRedirectPorts are the loopback ports tried in order. IDCS matches
+// redirect URIs exactly, port included, so these are the ports to register
+// (as http://127.0.0.1:PORT/callback) in the IDCS application.
+var DefaultRedirectPorts = []int{8000, 18000, 28000}
+
+// DefaultProfile is the profile used when none is named.
+const DefaultProfile = "default"
+
+// Profile is one identity domain and application to sign in to.
+type Profile struct {
+	// Name is the profile's key in the file; it names the token entry too.
+	Name          string   `toml:"-"`
+	Domain        string   `toml:"domain,omitempty"`
+	ClientID      string   `toml:"client_id,omitempty"`
+	Scopes        []string `toml:"scopes,omitempty"`
+	RedirectPorts []int    `toml:"redirect_ports,omitempty"`
+	RedirectURL   string   `toml:"redirect_url,omitempty"`
+	TokenStore    string   `toml:"token_store,omitempty"`
+	AllowedHosts  []string `toml:"allowed_hosts,omitempty"`
+	CAFile        string   `toml:"ca_file,omitempty"`
+}
+
+// File is the config file: named profiles and which one is the default.
+type File struct {
+	DefaultProfile string              `toml:"default_profile,omitempty"`
+	Profiles       map[string]*Profile `toml:"profiles,omitempty"`
+
+	path string
+}
+
+// Error is a problem with the config file. It names the file and, where
+// known, the line, so the person can open the file and fix it.
+type Error struct {
+	Path    string
+	Line    int
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("config file %s, line %d: %s", e.Path, e.Line, e.Problem)
+	}
+	return fmt.Sprintf("config file %s: %s", e.Path, e.Problem)
+}
+
+// DefaultPath is where the config file lives when neither --config nor
+// IDCSCTL_CONFIG names another: the user config folder's idcsctl/config.toml.
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config folder: %w (set IDCSCTL_CONFIG to a file path)", err)
+	}
+	return filepath.Join(dir, "idcsctl", "config.toml"), nil
+}
+
+// typeError matches the TOML decoder's type errors, which are not
+// ParseErrors and carry the key only in their text.
+var typeError = regexp.MustCompile(`^toml: (?:line \d+ )?\(last key "([^"]+)"\): (.*)$`)
+
+func decodeError(path string, data []byte, err error) error {
+	if m := typeError.FindStringSubmatch(err.Error()); m != nil {
+		key := m[1][strings.LastIndex(m[1], ".")+1:]
+		return &Error{Path: path, Line: lineOf(data, key), Problem: fmt.Sprintf("%s: %s", m[1], m[2])}
+	}
+	return &Error{Path: path, Problem: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckProfileName reports whether name can name a profile. Names become
+// file names and keyring keys, so they are kept to a safe alphabet.
+func CheckProfileName(name string) error {
+	if !profileName.MatchString(name) {
+		return fmt.Errorf("profile name %q is not valid: use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Load reads the config file at path. A missing file is an empty config,
+// not an error: a person who has never signed in has none.
+func Load(path string) (*File, error) {
+	f := &File{path: path, Profiles: map[string]*Profile{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	md, err := toml.Decode(string(data), f)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, &Error{Path: path, Line: perr.Position.Line, Problem: perr.Message}
+		}
+		return nil, decodeError(path, data, err)
+	}
+	if keys := md.Undecoded(); len(keys) > 0 {
+		// A misspelt key would otherwise be ignored silently and the person
+		// would wonder why their setting has no effect.
+		k := keys[0]
+		return nil, &Error{
+			Path:    path,
+			Line:    lineOf(data, k[len(k)-1]),
+			Problem: fmt.Sprintf("unknown key %q; known profile keys are %s", k.String(), strings.Join(profileKeys(), ", ")),
+		}
+	}
+	if f.Profiles == nil {
+		f.Profiles = map[string]*Profile{}
+	}
+	for name, p := range f.Profiles {
+		if err := CheckProfileName(name); err != nil {
+			return nil, &Error{Path: path, Line: lineOf(data, name), Problem: err.Error()}
+		}
+		if p == nil {
+			p = &Profile{}
+			f.Profiles[name] = p
+		}
+		p.Name = name
+		if err := p.check(); err != nil {
+			return nil, &Error{Path: path, Line: lineOf(data, name), Problem: fmt.Sprintf("profile %q: %v", name, err)}
+		}
+	}
+	if f.DefaultProfile != "" {
+		if err := CheckProfileName(f.DefaultProfile); err != nil {
+			return nil, &Error{Path: path, Line: lineOf(data, "default_profile"), Problem: err.Error()}
+		}
+	}
+	return f, nil
+}
+
+// Path is the file this config was read from and is saved to.
+func (f *File) Path() string { return f.path }
+
+// Names lists the profiles in the file, sorted.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Profiles))
+	for n := range f.Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Save writes the file atomically with mode 0600 in a 0700 folder: a crash
+// mid-write leaves the previous file whole.
+func (f *File) Save() error {
+	var buf bytes.Buffer
+	buf.WriteString("# idcsctl profiles; see `idcsctl help login` and docs/configuration.md.\n")
+	if err := toml.NewEncoder(&buf).Encode(f); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return writeAtomic(f.path, buf.Bytes())
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create config folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".config-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write config file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write config file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write config file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write config file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write config file: %w", err)
+	}
+	return nil
+}
+
+func (p *Profile) check() error {
+	for _, port := range p.RedirectPorts {
+		if port < 1 || port > 65535 {
+			return fmt.Errorf("redirect_ports: %d is not a TCP port (1-65535)", port)
+		}
+	}
+	for _, s := range p.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return fmt.Errorf("scopes: %q is not a scope (one scope per list item, no spaces)", s)
+		}
+	}
+	return nil
+}
+
+// profileKeys lists the keys a profile table may hold, for error messages.
+func profileKeys() []string {
+	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file"}
+}
+
+// lineOf finds the first line that sets key, so an error can point at it.
+// The TOML decoder does not report positions of keys it did not decode.
+func lineOf(data []byte, key string) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, key+" ") || strings.HasPrefix(t, key+"=") || strings.HasPrefix(t, `"`+key+`"`) ||
+			strings.HasSuffix(t, "."+key+"]") || t == "["+key+"]" {
+			return i + 1
+		}
+	}
+	return 0
+}
