@@ -62,7 +62,12 @@ func TestLoginSignsInWithPKCEStateAndNonce(t *testing.T) {
 			name = "confidential client"
 		}
 		t.Run(name, func(t *testing.T) {
-			p.set(func(p *testProvider) { p.Secret = secret; p.authRequests = nil; p.tokenRequests = nil; p.tokenAuth = nil })
+			p.set(func(p *testProvider) {
+				p.Secret = secret
+				p.authRequests = nil
+				p.tokenRequests = nil
+				p.tokenAuth = nil
+			})
 			c := p.client()
 			b := newFakeBrowser()
 			var stderr bytes.Buffer

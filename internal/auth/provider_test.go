@@ -159,7 +159,8 @@ func (p *testProvider) discovery(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.metadata())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(p.metadata())
 }
 
 func (p *testProvider) jwks(w http.ResponseWriter, r *http.Request) {
