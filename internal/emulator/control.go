@@ -1,0 +1,172 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The emulator-only paths under /emulator/v1/ let black-box tests of the
+// built binary turn the knobs over HTTP. IDCS has nothing like them.
+
+func (e *Emulator) handleCounts(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, e.Counts())
+}
+
+// knobs is the body of POST /emulator/v1/knobs; every field is optional.
+type knobs struct {
+	AccessTokenTTLSeconds *int64        `json:"access_token_ttl_seconds"`
+	RotateRefreshTokens   *bool         `json:"rotate_refresh_tokens"`
+	RevokeAll             bool          `json:"revoke_all"`
+	Fail                  *failKnob     `json:"fail"`
+	AddRedirectURI        *redirectKnob `json:"add_redirect_uri"`
+	AddPostLogoutURI      *redirectKnob `json:"add_post_logout_redirect_uri"`
+}
+
+type failKnob struct {
+	Path        string `json:"path"`
+	Status      int    `json:"status"`
+	Body        string `json:"body"`
+	ContentType string `json:"content_type"`
+	Times       int    `json:"times"`
+	Hang        bool   `json:"hang"`
+	DelayMS     int64  `json:"delay_ms"`
+}
+
+type redirectKnob struct {
+	ClientID string `json:"client_id"`
+	URI      string `json:"uri"`
+}
+
+// controlError answers an emulator-only request that cannot be done.
+func controlError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// readControlJSON decodes a JSON body strictly: unknown fields are errors,
+// so a misspelt knob is not silently ignored.
+func readControlJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return errors.New("the body must be JSON (Content-Type: application/json)")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("the body is not valid: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
+	var k knobs
+	if err := readControlJSON(w, r, &k); err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	// Check everything before changing anything, so a bad request changes
+	// nothing.
+	if k.AccessTokenTTLSeconds != nil && *k.AccessTokenTTLSeconds <= 0 {
+		controlError(w, http.StatusBadRequest, "access_token_ttl_seconds must be positive")
+		return
+	}
+	if f := k.Fail; f != nil {
+		if !strings.HasPrefix(f.Path, "/") || strings.HasPrefix(f.Path, emulatorPrefix) {
+			controlError(w, http.StatusBadRequest, "fail.path must be an absolute path outside "+emulatorPrefix)
+			return
+		}
+		if f.Status != 0 && (f.Status < 100 || f.Status > 599) || f.Times < 0 || f.DelayMS < 0 {
+			controlError(w, http.StatusBadRequest, "fail.status must be an HTTP status, fail.times and fail.delay_ms not negative")
+			return
+		}
+	}
+	for _, rk := range []*redirectKnob{k.AddRedirectURI, k.AddPostLogoutURI} {
+		if rk == nil {
+			continue
+		}
+		if _, ok := e.client(rk.ClientID); !ok {
+			controlError(w, http.StatusNotFound, fmt.Sprintf("unknown client %q", rk.ClientID))
+			return
+		}
+		if err := checkRedirectURI(rk.URI); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+
+	if k.AccessTokenTTLSeconds != nil {
+		e.SetAccessTokenTTL(time.Duration(*k.AccessTokenTTLSeconds) * time.Second)
+	}
+	if k.RotateRefreshTokens != nil {
+		e.SetRotateRefreshTokens(*k.RotateRefreshTokens)
+	}
+	if k.RevokeAll {
+		e.RevokeAll()
+	}
+	if f := k.Fail; f != nil {
+		e.InjectFailure(f.Path, Failure{
+			Times: f.Times, Status: f.Status, Body: f.Body, ContentType: f.ContentType,
+			Hang: f.Hang, Delay: time.Duration(f.DelayMS) * time.Millisecond,
+		})
+	}
+	if rk := k.AddRedirectURI; rk != nil {
+		if err := e.AddRedirectURI(rk.ClientID, rk.URI); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	if rk := k.AddPostLogoutURI; rk != nil {
+		if err := e.AddPostLogoutRedirectURI(rk.ClientID, rk.URI); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	ttl, rotate := e.settings()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token_ttl_seconds": int64(ttl / time.Second),
+		"rotate_refresh_tokens":    rotate,
+	})
+}
+
+// handleDeviceApprove approves (or, with "deny": true, denies) a device
+// code for a user without a browser. The user defaults to the first one.
+func (e *Emulator) handleDeviceApprove(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		UserCode string `json:"user_code"`
+		Username string `json:"username"`
+		Deny     bool   `json:"deny"`
+	}
+	if err := readControlJSON(w, r, &body); err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	e.mu.Lock()
+	var user *User
+	if body.Username == "" {
+		user = e.users[0]
+	} else {
+		user = e.usersByKey[strings.ToLower(body.Username)]
+	}
+	e.mu.Unlock()
+	if user == nil {
+		controlError(w, http.StatusNotFound, fmt.Sprintf("unknown user %q", body.Username))
+		return
+	}
+	if _, err := e.decideDevice(body.UserCode, user, !body.Deny); err != nil {
+		controlError(w, http.StatusNotFound, "unknown, expired or already decided user_code")
+		return
+	}
+	status := "approved"
+	if body.Deny {
+		status = "denied"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": status, "username": user.UserName})
+}
