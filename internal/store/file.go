@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+const (
+	tokensFolder = "tokens"
+	fileSuffix   = ".json"
+	// maxFileSize bounds what Load reads: a token record is a few KB, so
+	// anything past 1 MiB is not ours and is reported as corrupt.
+	maxFileSize = 1 << 20
+)
+
+// fileStore keeps one JSON record per profile in <dir>/tokens/<profile>.json.
+//
+// Mode policy. Folders are repaired: every Save makes <dir> and <dir>/tokens
+// 0700, since a loose folder exposes only file names. A token file whose mode
+// lets the group or others in, or that another user owns, is refused by Load:
+// its tokens may already have been read or planted, and quietly fixing the
+// mode would hide that. The error says to log out and sign in again (which
+// replaces the file with a fresh 0600 one) or chmod it. On Windows the mode
+// bits mean nothing and these checks are skipped; the file lives in the
+// user's profile folder, which only that user can read by default.
+type fileStore struct {
+	dir string
+	now func() time.Time
+}
+
+// NewFile returns the file store rooted at dir (the Options.Dir folder).
+// It creates nothing until the first Save.
+func NewFile(dir string) Store {
+	return &fileStore{dir: dir, now: time.Now}
+}
+
+func (s *fileStore) Name() string { return "file" }
+
+func (s *fileStore) folder() string { return filepath.Join(s.dir, tokensFolder) }
+
+func (s *fileStore) path(profile string) string {
+	return filepath.Join(s.folder(), profile+fileSuffix)
+}
+
+func (s *fileStore) Load(ctx context.Context, profile string) (*Token, error) {
+	t, _, err := s.load(ctx, profile)
+	return t, err
+}
+
+// load returns the token and when it was saved.
+func (s *fileStore) load(_ context.Context, profile string) (*Token, time.Time, error) {
+	if err := checkProfile(profile); err != nil {
+		return nil, time.Time{}, err
+	}
+	path := s.path(profile)
+	b, err := readPrivateFile(path, profile)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	t, saved, err := decodeRecord(b)
+	if err != nil {
+		return nil, time.Time{}, &CorruptError{Backend: "file", Profile: profile, Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return t, saved, nil
+}
+
+// readPrivateFile reads a token file after checking that it is a regular
+// file only its owner, the current user, can read or write.
+func readPrivateFile(path, profile string) ([]byte, error) {
+	// Lstat before opening: a symlink planted in our folder is refused, and a
+	// FIFO is never opened (opening one would block).
+	li, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (profile %q)", ErrNotFound, profile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token file: %w", err)
+	}
+	if !li.Mode().IsRegular() {
+		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read token file: %w", err)
+	}
+	defer f.Close()
+	// Check the file we actually opened, in case it was swapped after Lstat.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read token file: %w", err)
+	}
+	if !os.SameFile(li, fi) {
+		return nil, fmt.Errorf("token file %s changed while it was being read: try again", path)
+	}
+	if err := checkPrivate(fi, path, profile); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read token file %s: %w", path, err)
+	}
+	if len(b) > maxFileSize {
+		return nil, &CorruptError{Backend: "file", Profile: profile, Err: fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)}
+	}
+	return b, nil
+}
+
+func (s *fileStore) Save(_ context.Context, profile string, t *Token) error {
+	if err := checkProfile(profile); err != nil {
+		return err
+	}
+	if t == nil {
+		return fmt.Errorf("save token of profile %q: no token given", profile)
+	}
+	b, err := encodeRecord(t, s.now())
+	if err != nil {
+		return err
+	}
+	if err := ensurePrivateDir(s.dir); err != nil {
+		return err
+	}
+	if err := ensurePrivateDir(s.folder()); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.path(profile), b); err != nil {
+		return fmt.Errorf("save token of profile %q: %w", profile, err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves either the
+// old file or the new one, never a mix: temp file in the same folder, fsync,
+// rename over the old file, fsync the folder so the rename itself is durable.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*") // CreateTemp makes it 0600
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
+		return fmt.Errorf("set mode of %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("flush %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// ensurePrivateDir creates dir 0700, or repairs its mode when it exists with
+// group or other permissions. A folder owned by another user is refused.
+func ensurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create state folder: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("create state folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state folder %s is not a folder", dir)
+	}
+	if isWindows() {
+		return nil
+	}
+	if uid, ok := ownerUID(fi); ok && uid != os.Getuid() {
+		return fmt.Errorf("state folder %s belongs to another user (uid %d): choose a folder of your own", dir, uid)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("make state folder %s private (mode %04o): %w", dir, fi.Mode().Perm(), err)
+		}
+	}
+	return nil
+}
+
+// checkPrivate refuses a token file that others could read or write, or that
+// another user owns.
+func checkPrivate(fi fs.FileInfo, path, profile string) error {
+	if isWindows() {
+		return nil
+	}
+	if uid, ok := ownerUID(fi); ok && uid != os.Getuid() {
+		return fmt.Errorf("token file %s belongs to another user (uid %d), so idcsctl will not use it: remove it and sign in again", path, uid)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("token file %s has mode %04o, so other users could read or change it and its tokens may be exposed: run `idcsctl logout -p %s` and sign in again (or `chmod 600 %s` if you are sure nobody did)",
+			path, perm, profile, path)
+	}
+	return nil
+}
+
+func (s *fileStore) Delete(_ context.Context, profile string) error {
+	if err := checkProfile(profile); err != nil {
+		return err
+	}
+	err := os.Remove(s.path(profile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete token of profile %q: %w", profile, err)
+	}
+	return syncDir(s.folder())
+}
+
+func (s *fileStore) Profiles(_ context.Context) ([]string, error) {
+	return listProfiles(s.folder(), fileSuffix)
+}
+
+// listProfiles returns the sorted valid profile names of the files in dir
+// that end in suffix; a missing dir holds none.
+func listProfiles(dir, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list profiles: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), suffix)
+		if ok && e.Type().IsRegular() && checkProfile(name) == nil {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
