@@ -118,12 +118,14 @@ func (b *FormBrowser) Visit(ctx context.Context, rawURL string) error {
 			}
 			return nil
 		}
-		if pg.status >= 400 {
-			return fmt.Errorf("form browser: %s answered %d: %s", where(at), pg.status, pg.summary())
-		}
+		// Like a browser, a page with a form is used whatever its status:
+		// providers answer a refused password with 401 and the form again.
 		form := pg.signInForm()
 		if form == nil {
-			if target == nil && signedIn {
+			switch {
+			case pg.status >= 400:
+				return fmt.Errorf("form browser: %s answered %d: %s", where(at), pg.status, pg.summary())
+			case target == nil && signedIn:
 				return nil
 			}
 			return fmt.Errorf("form browser: %s has no sign-in form and is not the redirect URI: %s", where(at), pg.summary())

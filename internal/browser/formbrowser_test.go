@@ -67,7 +67,9 @@ func newSignInSite(t *testing.T) *signInSite {
 			return
 		}
 		if r.PostForm.Get("username") != "ada" || r.PostForm.Get("password") != "correct horse" {
+			// Refused with 401 and the form again, as IDCS does.
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintf(w, s.page, "req-42", `<p class="error" role="alert">Invalid user name
 			or password.</p>`)
 			return
