@@ -311,8 +311,10 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		hdr.Set("Allow", "GET, HEAD")
+	// Only a browser's GET ends the flow: a HEAD from a link checker must
+	// not consume the one answer this server waits for.
+	if r.Method != http.MethodGet {
+		hdr.Set("Allow", "GET")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}

@@ -56,6 +56,7 @@ func TestCallbackHandler(t *testing.T) {
 		{"loopback under another name is refused", "GET", "localhost:8000", "/callback?code=abc&state=" + testState, 400, "unexpected Host", "", ""},
 		{"other paths are not served", "GET", "127.0.0.1:8000", "/favicon.ico", 404, "not found", "", ""},
 		{"POST is refused", "POST", "127.0.0.1:8000", "/callback?code=abc&state=" + testState, 405, "method not allowed", "", ""},
+		{"HEAD does not consume the answer", "HEAD", "127.0.0.1:8000", "/callback?code=abc&state=" + testState, 405, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

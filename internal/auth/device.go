@@ -158,7 +158,9 @@ func (c *Client) pollDevice(ctx context.Context, deviceCode string) (*Result, er
 	if err != nil {
 		return nil, tokenError(ctx, "token", err, rec)
 	}
-	return c.result(ctx, tok, "", true)
+	// Unlike Login, a device sign-in sends no nonce that a dropped ID
+	// token could dodge, so an answer without one is accepted.
+	return c.result(ctx, tok, "", false)
 }
 
 // deviceAuthorize asks for a device code and a user code.

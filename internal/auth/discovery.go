@@ -106,7 +106,11 @@ func checkURL(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &URLError{URL: raw, Reason: "it cannot be parsed; use a URL like https://idcs-<id>.identity.oraclecloud.com"}
+		shown := raw
+		if strings.Contains(raw, "@") {
+			shown = "(hidden: it may hold a password)"
+		}
+		return nil, &URLError{URL: shown, Reason: "it cannot be parsed; use a URL like https://idcs-<id>.identity.oraclecloud.com"}
 	}
 	if u.User != nil {
 		return nil, &URLError{URL: u.Redacted(), Reason: "it must not hold a user name or password"}

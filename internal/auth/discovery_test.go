@@ -34,6 +34,7 @@ func TestCheckDomainURL(t *testing.T) {
 		{"https://idcs-abc.identity.oraclecloud.com/?x=1", "", false},
 		{"https://idcs-abc.identity.oraclecloud.com/#frag", "", false},
 		{"https://%zz", "", false},
+		{"https://user:hunter2@%zz", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -128,7 +128,7 @@ func (c *Client) classify(err error, iss string, aud json.RawMessage) error {
 		return &VerifyError{Reason: ReasonExpired, Err: fmt.Errorf("it expired at %s", expired.Expiry.UTC().Format(time.RFC3339))}
 	case strings.Contains(msg, "fetching keys"):
 		// The message would quote the JWKS answer; name the URL instead.
-		return &VerifyError{Reason: ReasonJWKS, Err: fmt.Errorf("could not fetch the domain's signing keys from %s", c.Metadata.JWKSURI)}
+		return &VerifyError{Reason: ReasonJWKS, Err: fmt.Errorf("could not fetch the domain's signing keys from %s%s", c.Metadata.JWKSURI, jwksHint(msg))}
 	case strings.Contains(msg, "failed to verify signature"):
 		return &VerifyError{Reason: ReasonSignature, Err: errors.New("no signing key of the domain verifies it")}
 	case strings.Contains(msg, "malformed jwt") || strings.Contains(msg, "unmarshal claims"):
@@ -167,4 +167,13 @@ func (c *Client) keySet() *oidc.RemoteKeySet {
 		c.keysURI = c.Metadata.JWKSURI
 	}
 	return c.keys
+}
+
+// jwksHint explains IDCS's usual reason for refusing the JWKS: by default an
+// identity domain serves its signing certificate only to signed-in clients.
+func jwksHint(msg string) string {
+	if strings.Contains(msg, "401") || strings.Contains(msg, "403") {
+		return "; it refused access: allow clients to access the signing certificate without signing in (\"Access signing certificate\" in the identity domain's settings)"
+	}
+	return ""
 }

@@ -94,19 +94,34 @@ func TestVerifyChecksAtHash(t *testing.T) {
 }
 
 func TestVerifyReportsUnreachableKeys(t *testing.T) {
-	p := newTestProvider(t)
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "<html>secret-looking page</html>", http.StatusBadGateway)
-	}))
-	defer down.Close()
-	c := p.client()
-	c.Metadata.JWKSURI = down.URL + "/jwks"
-	_, err := c.VerifyIDToken(testCtx(t), p.sign(p.claims("")), "")
-	var ve *VerifyError
-	if !errors.As(err, &ve) || ve.Reason != ReasonJWKS {
-		t.Fatalf("err = %v, want a JWKS failure", err)
+	tests := []struct {
+		name     string
+		status   int
+		wantHint bool
+	}{
+		{"gateway error", http.StatusBadGateway, false},
+		{"IDCS refusing anonymous access", http.StatusUnauthorized, true},
 	}
-	if strings.Contains(err.Error(), "secret-looking") {
-		t.Errorf("the error quotes the JWKS answer: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTestProvider(t)
+			down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "<html>secret-looking page</html>", tt.status)
+			}))
+			defer down.Close()
+			c := p.client()
+			c.Metadata.JWKSURI = down.URL + "/jwks"
+			_, err := c.VerifyIDToken(testCtx(t), p.sign(p.claims("")), "")
+			var ve *VerifyError
+			if !errors.As(err, &ve) || ve.Reason != ReasonJWKS {
+				t.Fatalf("err = %v, want a JWKS failure", err)
+			}
+			if strings.Contains(err.Error(), "secret-looking") {
+				t.Errorf("the error quotes the JWKS answer: %v", err)
+			}
+			if hint := strings.Contains(err.Error(), "Access signing certificate"); hint != tt.wantHint {
+				t.Errorf("hint shown = %v, want %v: %v", hint, tt.wantHint, err)
+			}
+		})
 	}
 }
