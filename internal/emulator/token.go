@@ -116,7 +116,7 @@ func (e *Emulator) exchangeCode(base string, c *Client, form url.Values) (tokenR
 		return tokenResponse{}, problem
 	}
 	g := &grant{
-		client:    e.clients[c.ID],
+		client:    c,
 		user:      ac.user,
 		scopes:    ac.req.scopes,
 		authTime:  ac.authTime,
@@ -251,7 +251,7 @@ func (e *Emulator) deviceGrant(base string, c *Client, form url.Values) (tokenRe
 		return tokenResponse{}, problem
 	}
 	g := &grant{
-		client:    e.clients[c.ID],
+		client:    c,
 		user:      d.user,
 		scopes:    d.scopes,
 		authTime:  d.approvedAt,
