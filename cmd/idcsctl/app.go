@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/session"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// app resolves what a command works with (config, profile, store, HTTP
+// client, provider) from the global flags and the deps. It builds each
+// part only when a command asks for it, so the cached-token path never
+// parses more than the config or touches the network.
+type app struct {
+	deps   *deps
+	global *globalOptions
+}
+
+func (a *app) configPath() (string, error) {
+	if a.global.configPath != "" {
+		return a.global.configPath, nil
+	}
+	if p := a.deps.Getenv(config.EnvConfig); p != "" {
+		return p, nil
+	}
+	return config.DefaultPath()
+}
+
+func (a *app) loadConfig() (*config.File, error) {
+	path, err := a.configPath()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(path)
+}
+
+// stateDir holds tokens (file store), locks and the discovery cache. It
+// sits beside the config file, so one --config or IDCSCTL_CONFIG isolates
+// everything, as demo and tests need.
+func (a *app) stateDir() (string, error) {
+	path, err := a.configPath()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(path), nil
+}
+
+// resolve loads the config and applies precedence for one command.
+func (a *app) resolve(o config.Overrides) (*config.File, *config.Resolved, error) {
+	f, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Profile = a.global.profile
+	p, err := f.Resolve(a.deps.Getenv, o)
+	if err != nil {
+		return nil, nil, &usageError{err}
+	}
+	return f, p, nil
+}
+
+// requireDomain checks that the profile names a provider idcsctl may talk
+// to, and says how to name one when it does not.
+func requireDomain(p *config.Resolved) (string, error) {
+	if p.Domain == "" {
+		return "", usagef("profile %q has no domain: pass --domain https://idcs-<id>.identity.oraclecloud.com or set IDCSCTL_DOMAIN", p.Name)
+	}
+	if p.ClientID == "" {
+		return "", usagef("profile %q has no client id: pass --client-id ID or set IDCSCTL_CLIENT_ID (see docs/registering.md)", p.Name)
+	}
+	u, err := auth.CheckDomainURL(p.Domain)
+	if err != nil {
+		return "", &usageError{fmt.Errorf("domain of profile %q: %w", p.Name, err)}
+	}
+	return u.String(), nil
+}
+
+// openStore opens the token store the profile names.
+func (a *app) openStore(ctx context.Context, p *config.Resolved) (store.Store, error) {
+	kind, err := store.ParseKind(p.TokenStore)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("token store of profile %q: %w", p.Name, err)}
+	}
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, kind, store.Options{Dir: dir, Warn: a.deps.Stderr, Keyring: a.deps.Keyring})
+}
+
+// httpClient builds the client for every request of one command: the
+// standard proxy variables, bounded connects and waits, the profile's CA,
+// and the redacting debug log. There is no overall timeout, since fetch
+// may stream a large body; contexts bound the rest.
+func (a *app) httpClient(p *config.Resolved) (*http.Client, error) {
+	var rt http.RoundTripper = a.deps.Transport
+	if rt == nil {
+		tr := &http.Transport{
+			Proxy:                  http.ProxyFromEnvironment,
+			DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:      true,
+			TLSHandshakeTimeout:    10 * time.Second,
+			ResponseHeaderTimeout:  30 * time.Second,
+			IdleConnTimeout:        90 * time.Second,
+			MaxResponseHeaderBytes: 1 << 20,
+			TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+		}
+		if p != nil && p.CAFile != "" {
+			pool, err := certPool(p.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		}
+		rt = tr
+	}
+	if a.global.debug {
+		rt = &debugTransport{base: rt, w: a.deps.Stderr, now: a.deps.Now}
+	}
+	return &http.Client{Transport: rt}, nil
+}
+
+// certPool adds the PEM certificates of file to the system pool, for a
+// corporate CA that intercepts TLS.
+func certPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, usagef("read CA file: %v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usagef("CA file %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+func (a *app) discoverer(hc *http.Client) (*auth.Discoverer, error) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Discoverer{HTTP: hc, CacheDir: filepath.Join(dir, "cache"), Now: a.deps.Now}, nil
+}
+
+// client builds the provider client for the profile, reading the
+// discovery document from the cache when it is fresh.
+func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, error) {
+	domain, err := requireDomain(p)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := a.httpClient(p)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := a.discoverer(hc)
+	if err != nil {
+		return nil, err
+	}
+	md, err := disc.Discover(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("read the discovery document of %s: %w", domain, err)
+	}
+	return &auth.Client{
+		Metadata:     md,
+		ClientID:     p.ClientID,
+		ClientSecret: a.deps.Getenv(config.EnvClientSecret),
+		Scopes:       p.Scopes,
+		HTTP:         hc,
+		Now:          a.deps.Now,
+	}, nil
+}
+
+// manager builds the token manager of the profile.
+func (a *app) manager(p *config.Resolved, st store.Store) (*session.Manager, error) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	return &session.Manager{
+		Profile: p.Name,
+		Store:   st,
+		LockDir: dir,
+		Refresher: func(ctx context.Context) (session.Refresher, error) {
+			return a.client(ctx, p)
+		},
+		Margin: session.DefaultMargin,
+		Now:    a.deps.Now,
+		Warn:   a.deps.Stderr,
+	}, nil
+}
+
+// freshToken returns a valid token of the profile, refreshing it when it
+// is about to expire, and checks it was issued for the profile's domain
+// and client (a changed profile must not reuse another domain's token).
+func (a *app) freshToken(ctx context.Context, p *config.Resolved) (*store.Token, *session.Manager, error) {
+	return a.freshTokenWithMargin(ctx, p, session.DefaultMargin)
+}
+
+func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, margin time.Duration) (*store.Token, *session.Manager, error) {
+	st, err := a.openStore(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := a.manager(p, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.Margin = margin
+	t, err := m.Token(ctx)
+	if err != nil {
+		return nil, m, err
+	}
+	if err := checkIssuedFor(t, p); err != nil {
+		return nil, m, err
+	}
+	return t, m, nil
+}
+
+func checkIssuedFor(t *store.Token, p *config.Resolved) error {
+	if p.Domain == "" || t.Domain == "" {
+		return nil
+	}
+	d, err := auth.CheckDomainURL(p.Domain)
+	if err != nil {
+		return &usageError{err}
+	}
+	if t.Domain != d.String() || (p.ClientID != "" && t.ClientID != p.ClientID) {
+		return &session.LoginRequiredError{Profile: p.Name, Reason: fmt.Sprintf("the stored tokens of profile %q were issued for %s (client %s), not for the profile's current domain and client", p.Name, t.Domain, t.ClientID)}
+	}
+	return nil
+}
+
+// isNotFound reports a store miss.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

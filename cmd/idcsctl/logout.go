@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+type logoutOptions struct {
+	overrides config.Overrides
+	all       bool
+	noRevoke  bool
+}
+
+func newLogoutCmd(a *app) *cobra.Command {
+	o := &logoutOptions{}
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "Revoke the profile's tokens at the domain and forget them",
+		Long: `Revoke the refresh token and the access token at the domain (when its discovery
+document names a revocation endpoint), then delete the stored tokens. The local
+tokens are deleted even when revocation fails; idcsctl says so on stderr.`,
+		Example: `  idcsctl logout
+  idcsctl logout --all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogout(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.all, "all", false, "log out of every profile and clear every token store")
+	f.BoolVar(&o.noRevoke, "no-revoke", false, "only forget the tokens locally; do not contact the domain")
+	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where tokens are kept: auto, keyring, file or none")
+	return cmd
+}
+
+func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
+	f, cur, err := a.resolve(o.overrides)
+	if err != nil {
+		return err
+	}
+	targets := []*config.Resolved{cur}
+	if o.all {
+		targets = nil
+		for _, name := range f.Names() {
+			p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name})
+			if err != nil {
+				return &usageError{err}
+			}
+			targets = append(targets, p)
+		}
+		if !slices.ContainsFunc(targets, func(p *config.Resolved) bool { return p.Name == cur.Name }) {
+			targets = append(targets, cur)
+		}
+	}
+	var errs []error
+	for _, p := range targets {
+		if err := a.logoutProfile(ctx, p, o.noRevoke); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.all {
+		// Entries may remain under names no longer in the config, or in a
+		// store a profile no longer names: clear every backend.
+		for _, kind := range []string{"file", "auto"} {
+			p := &config.Resolved{Profile: config.Profile{Name: cur.Name, TokenStore: kind}}
+			st, err := a.openStore(ctx, p)
+			if err != nil {
+				continue
+			}
+			names, err := st.Profiles(ctx)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			for _, n := range names {
+				if err := st.Delete(ctx, n); err != nil {
+					errs = append(errs, fmt.Errorf("forget tokens of %q in %s: %w", n, st.Name(), err))
+				} else {
+					fmt.Fprintf(a.deps.Stderr, "Forgot the tokens of %q in the %s store.\n", n, st.Name())
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bool) error {
+	st, err := a.openStore(ctx, p)
+	if err != nil {
+		return err
+	}
+	t, err := st.Load(ctx, p.Name)
+	var corrupt *store.CorruptError
+	switch {
+	case isNotFound(err):
+		fmt.Fprintf(a.deps.Stderr, "Profile %q was not signed in.\n", p.Name)
+		return nil
+	case errors.As(err, &corrupt):
+		// Nothing to revoke can be read; clearing is what the person asked.
+		t = nil
+	case err != nil:
+		return err
+	}
+	if t != nil && !noRevoke {
+		a.revoke(ctx, p, t)
+	}
+	if err := st.Delete(ctx, p.Name); err != nil {
+		return fmt.Errorf("forget the tokens of profile %q: %w", p.Name, err)
+	}
+	fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", p.Name)
+	return nil
+}
+
+// revoke asks the domain to revoke the tokens; failures are told, not
+// fatal, since the local tokens are deleted either way.
+func (a *app) revoke(ctx context.Context, p *config.Resolved, t *store.Token) {
+	c, err := a.client(ctx, p)
+	if err != nil {
+		fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the tokens of profile %q at the domain: %v\n", p.Name, err)
+		return
+	}
+	for _, tk := range []struct{ value, hint string }{{t.RefreshToken, "refresh_token"}, {t.AccessToken, "access_token"}} {
+		if tk.value == "" {
+			continue
+		}
+		err := c.Revoke(ctx, tk.value, tk.hint)
+		if errors.Is(err, auth.ErrNoRevocation) {
+			fmt.Fprintf(a.deps.Stderr, "The domain offers no revocation endpoint; the tokens stay valid until they expire.\n")
+			return
+		}
+		if err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the %s of profile %q: %v\n", tk.hint, p.Name, err)
+		}
+	}
+}

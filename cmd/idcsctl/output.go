@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// writeJSON writes v as indented JSON and a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func isErr(err, target error) bool { return errors.Is(err, target) }
+
+// formatTime shows a time in the person's zone, to the second.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.Local().Format(time.RFC3339)
+}
+
+// jsonTime renders a time for JSON output: RFC 3339 in UTC, or omitted.
+func jsonTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Second)
+	return &u
+}
+
+// identity is who a stored token belongs to, as shown by login, status
+// and whoami. Field names are a documented contract (docs/output.md).
+type identity struct {
+	Profile     string     `json:"profile"`
+	Domain      string     `json:"domain,omitempty"`
+	ClientID    string     `json:"client_id,omitempty"`
+	Subject     string     `json:"subject,omitempty"`
+	UserName    string     `json:"user_name,omitempty"`
+	DisplayName string     `json:"display_name,omitempty"`
+	Email       string     `json:"email,omitempty"`
+	UserID      string     `json:"user_id,omitempty"`
+	Issuer      string     `json:"issuer,omitempty"`
+	Scopes      []string   `json:"scopes,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	Store       string     `json:"store,omitempty"`
+	Grant       string     `json:"grant,omitempty"`
+}
+
+func (i *identity) displayUser() string {
+	switch {
+	case i.UserName != "" && i.DisplayName != "" && i.DisplayName != i.UserName:
+		return i.DisplayName + " <" + i.UserName + ">"
+	case i.UserName != "":
+		return i.UserName
+	case i.DisplayName != "":
+		return i.DisplayName
+	case i.Subject != "":
+		return i.Subject
+	case i.Grant == "client_credentials":
+		return "client " + i.ClientID
+	}
+	return "unknown user"
+}
+
+// summarize describes a stored token without the network: the claims come
+// from the stored ID token, which was verified before it was stored.
+func summarize(p *config.Resolved, storeName string, t *store.Token) *identity {
+	id := &identity{
+		Profile:   p.Name,
+		Domain:    firstOf(t.Domain, p.Domain),
+		ClientID:  firstOf(t.ClientID, p.ClientID),
+		ExpiresAt: jsonTime(t.Expiry),
+		Store:     storeName,
+		Grant:     t.Grant,
+	}
+	if t.Scope != "" {
+		id.Scopes = strings.Fields(t.Scope)
+	}
+	c := storedClaims(t.IDToken)
+	id.Subject = claimString(c, "sub")
+	id.Issuer = claimString(c, "iss")
+	id.UserName = firstOf(claimString(c, "preferred_username"), claimString(c, "user_name"), claimString(c, "sub"))
+	id.DisplayName = firstOf(claimString(c, "user_displayname"), claimString(c, "name"))
+	id.Email = claimString(c, "email")
+	id.UserID = claimString(c, "user_id")
+	return id
+}
+
+// storedClaims reads the claims of an ID token that was verified when it
+// was stored. It must never be used on a token from the network.
+func storedClaims(raw string) map[string]any {
+	if raw == "" {
+		return nil
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
+	if err != nil {
+		return nil
+	}
+	var c map[string]any
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+		return nil
+	}
+	return c
+}
+
+func claimString(c map[string]any, key string) string {
+	s, _ := c[key].(string)
+	return s
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

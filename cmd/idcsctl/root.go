@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/browser"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// deps are everything a command touches outside its own memory. main
+// passes the real ones; tests pass buffers, fakes and loopback servers.
+type deps struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// OpenBrowser opens a URL for the person; nil means the platform's
+	// browser, chosen by internal/browser.
+	OpenBrowser func(url string) error
+	// Transport is the base of every HTTP client; nil means a transport
+	// with the standard proxy variables and timeouts.
+	Transport http.RoundTripper
+	// Keyring is the OS keyring; nil means the real one.
+	Keyring store.Keyring
+	// StdoutIsTerminal says whether stdout is a terminal, for pretty output.
+	StdoutIsTerminal bool
+}
+
+func defaultDeps() *deps {
+	return &deps{
+		Stdin:            os.Stdin,
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		Getenv:           os.Getenv,
+		Now:              time.Now,
+		StdoutIsTerminal: browser.IsTerminal(os.Stdout),
+	}
+}
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	profile    string
+	configPath string
+	output     string
+	debug      bool
+}
+
+// run executes one command line and returns the process's exit code. It
+// prints the error, if any, on stderr.
+func run(ctx context.Context, args []string, d *deps) int {
+	root := newRootCmd(d)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errSilent) {
+		return exitCode(err)
+	}
+	fmt.Fprintf(d.Stderr, "idcsctl: %s\n", err)
+	return exitCode(err)
+}
+
+// errSilent wraps errors whose message has already been shown, such as
+// fetch's HTTP status after the body.
+var errSilent = errors.New("silent")
+
+func newRootCmd(d *deps) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "idcsctl",
+		Short: "Sign in to Oracle IDCS / OCI IAM identity domains from a terminal",
+		Long: `idcsctl signs you in to an Oracle Identity Cloud Service (IDCS) or OCI IAM
+identity domain from a terminal with OpenID Connect (authorization code + PKCE),
+keeps the tokens in the OS keyring, and hands scripts fresh access tokens.
+
+Try it with no tenant at all:  idcsctl demo`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch g.output {
+			case "text", "json":
+				return nil
+			default:
+				return usagef("--output must be text or json, not %q", g.output)
+			}
+		},
+	}
+	root.SetIn(d.Stdin)
+	root.SetOut(d.Stdout)
+	root.SetErr(d.Stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{fmt.Errorf("%w (see `%s --help`)", err, cmd.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.profile, "profile", "p", "", "profile to use (env IDCSCTL_PROFILE; default: the config's default_profile, else \"default\")")
+	pf.StringVar(&g.configPath, "config", "", "config file (env IDCSCTL_CONFIG; default: the user config folder's idcsctl/config.toml)")
+	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	pf.BoolVar(&g.debug, "debug", false, "print HTTP requests and timings on stderr, with every secret redacted")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	a := &app{deps: d, global: g}
+	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
+	root.AddCommand(
+		newLoginCmd(a),
+		newLogoutCmd(a),
+		newTokenCmd(a),
+		newWhoamiCmd(a),
+		newStatusCmd(a),
+		newDemoCmd(a),
+		newVersionCmd(a),
+	)
+	root.SetVersionTemplate("idcsctl {{.Version}}\n")
+	return root
+}
+
+// completeProfiles offers the profiles of the config file.
+func (a *app) completeProfiles(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	f, err := a.loadConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, n := range f.Names() {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

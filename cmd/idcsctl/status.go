@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+type statusOptions struct{}
+
+func newStatusCmd(a *app) *cobra.Command {
+	o := &statusOptions{}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show every profile: signed in or not, who, until when",
+		Long: `Show every profile of the config file (and the one chosen by flags or
+environment): whether it is signed in, as whom, until when, and where its
+tokens are kept. It uses no network and never prints a token.`,
+		Example: `  idcsctl status
+  idcsctl status -o json | jq '.profiles[] | select(.signed_in) | .name'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), a, o)
+		},
+	}
+}
+
+// profileStatus is one profile in status's -o json; a documented contract.
+type profileStatus struct {
+	Name        string     `json:"name"`
+	Default     bool       `json:"default"`
+	Domain      string     `json:"domain,omitempty"`
+	ClientID    string     `json:"client_id,omitempty"`
+	SignedIn    bool       `json:"signed_in"`
+	Expired     bool       `json:"expired"`
+	Refreshable bool       `json:"refreshable"`
+	UserName    string     `json:"user_name,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	Store       string     `json:"store"`
+	Error       string     `json:"error,omitempty"`
+}
+
+func runStatus(ctx context.Context, a *app, _ *statusOptions) error {
+	f, cur, err := a.resolve(config.Overrides{})
+	if err != nil {
+		return err
+	}
+	names := f.Names()
+	if !slices.Contains(names, cur.Name) {
+		names = append(names, cur.Name)
+	}
+	stores := map[string]store.Store{}
+	var out []profileStatus
+	for _, name := range names {
+		p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name})
+		if err != nil {
+			out = append(out, profileStatus{Name: name, Error: err.Error()})
+			continue
+		}
+		s := profileStatus{Name: name, Default: name == cur.Name, Domain: p.Domain, ClientID: p.ClientID, Store: p.TokenStore}
+		st, ok := stores[p.TokenStore]
+		if !ok {
+			st, err = a.openStore(ctx, p)
+			if err != nil {
+				s.Error = err.Error()
+				out = append(out, s)
+				continue
+			}
+			stores[p.TokenStore] = st
+		}
+		s.Store = st.Name()
+		t, err := st.Load(ctx, name)
+		switch {
+		case isNotFound(err):
+		case err != nil:
+			s.Error = err.Error()
+		default:
+			id := summarize(p, st.Name(), t)
+			s.SignedIn = true
+			s.UserName = id.displayUser()
+			s.ExpiresAt = id.ExpiresAt
+			s.Expired = !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry)
+			s.Refreshable = t.RefreshToken != ""
+		}
+		out = append(out, s)
+	}
+	if a.global.output == "json" {
+		return writeJSON(a.deps.Stdout, struct {
+			Profiles []profileStatus `json:"profiles"`
+		}{out})
+	}
+	return writeStatusText(a.deps.Stdout, out)
+}
+
+func writeStatusText(w io.Writer, rows []profileStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tEXPIRES\tSTORE\tDOMAIN")
+	for _, r := range rows {
+		name := r.Name
+		if r.Default {
+			name = "* " + name
+		}
+		state := "signed out"
+		switch {
+		case r.Error != "":
+			state = "error: " + r.Error
+		case r.SignedIn && r.Expired && r.Refreshable:
+			state = "expired (refreshable)"
+		case r.SignedIn && r.Expired:
+			state = "expired"
+		case r.SignedIn:
+			state = "signed in"
+		}
+		exp := "-"
+		if r.ExpiresAt != nil {
+			exp = formatTime(*r.ExpiresAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, dash(r.UserName), exp, r.Store, dash(strings.TrimPrefix(r.Domain, "https://")))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

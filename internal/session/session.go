@@ -1,0 +1,211 @@
+// Package session keeps one profile's sign-in alive: it hands out an access
+// token that is valid for a while yet, refreshing it when it is about to
+// expire, so that many processes sharing one profile refresh once between
+// them and never log each other out.
+//
+// It joins internal/auth (which talks to the provider) and internal/store
+// (which keeps tokens) and knows nothing of either's insides.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// DefaultMargin is how long before expiry a token counts as expired, so a
+// token handed to a script does not die in the middle of its request.
+const DefaultMargin = 60 * time.Second
+
+// ErrLoginRequired means there is no usable token and none can be had
+// without the person: the caller should run `idcsctl login`.
+var ErrLoginRequired = errors.New("sign-in required")
+
+// LoginRequiredError says why a sign-in is required.
+type LoginRequiredError struct {
+	Profile string
+	Reason  string
+	Err     error
+}
+
+func (e *LoginRequiredError) Error() string {
+	login := "idcsctl login"
+	if e.Profile != "" && e.Profile != "default" {
+		login += " -p " + e.Profile
+	}
+	return fmt.Sprintf("%s: run `%s`", e.Reason, login)
+}
+
+// Unwrap lets errors.Is find ErrLoginRequired and the cause.
+func (e *LoginRequiredError) Unwrap() []error { return []error{ErrLoginRequired, e.Err} }
+
+// Refresher trades a refresh token for new tokens. *auth.Client is one.
+type Refresher interface {
+	Refresh(ctx context.Context, refreshToken string) (*auth.Result, error)
+}
+
+// Manager hands out fresh tokens for one profile.
+type Manager struct {
+	Profile string
+	Store   store.Store
+	// LockDir holds the per-profile lock file that serialises refreshes
+	// across processes.
+	LockDir string
+	// Refresher is called only when a refresh is due, so that commands on
+	// the cached path never build a provider client or touch the network.
+	Refresher func(ctx context.Context) (Refresher, error)
+	// Margin is how long before its expiry a token is refreshed; see
+	// DefaultMargin.
+	Margin time.Duration
+	Now    func() time.Time
+	// Warn receives one-line notices that do not stop the command.
+	Warn io.Writer
+}
+
+// Valid reports whether t holds an access token that outlives the margin.
+func (m *Manager) Valid(t *store.Token) bool {
+	if t == nil || t.AccessToken == "" {
+		return false
+	}
+	return t.Expiry.IsZero() || m.now().Add(m.Margin).Before(t.Expiry)
+}
+
+// Load returns the stored token as it is, fresh or not.
+func (m *Manager) Load(ctx context.Context) (*store.Token, error) {
+	t, err := m.Store.Load(ctx, m.Profile)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &LoginRequiredError{Profile: m.Profile, Reason: fmt.Sprintf("profile %q is not signed in", m.Profile), Err: err}
+	}
+	return t, err
+}
+
+// Token returns a token that is valid for at least the margin, refreshing
+// it first when needed.
+func (m *Manager) Token(ctx context.Context) (*store.Token, error) {
+	t, err := m.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.Valid(t) {
+		return t, nil
+	}
+	return m.refresh(ctx, func(cur *store.Token) bool { return !m.Valid(cur) })
+}
+
+// ForceRefresh refreshes even though the token looks valid, because a
+// server rejected it. If another process already replaced the rejected
+// token, that newer token is returned without a second refresh.
+func (m *Manager) ForceRefresh(ctx context.Context, rejected string) (*store.Token, error) {
+	return m.refresh(ctx, func(cur *store.Token) bool { return cur.AccessToken == rejected || !m.Valid(cur) })
+}
+
+// Save stores t under the profile's lock, so it never interleaves with a
+// refresh in another process.
+func (m *Manager) Save(ctx context.Context, t *store.Token) error {
+	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
+	if err != nil {
+		return fmt.Errorf("lock profile %q: %w", m.Profile, err)
+	}
+	defer unlock()
+	return m.Store.Save(ctx, m.Profile, t)
+}
+
+// refresh takes the lock, re-reads the token (another process may have
+// refreshed it while this one waited) and refreshes only if needed(cur).
+func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) bool) (*store.Token, error) {
+	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("lock profile %q for refresh: %w", m.Profile, err)
+	}
+	defer unlock()
+
+	cur, err := m.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !needed(cur) {
+		return cur, nil
+	}
+	if cur.RefreshToken == "" {
+		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the access token has expired and there is no refresh token"}
+	}
+	r, err := m.Refresher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Refresh(ctx, cur.RefreshToken)
+	if auth.IsInvalidGrant(err) {
+		// A process that does not take the lock (a login in another
+		// terminal) may have replaced the tokens: read once more before
+		// telling the person to sign in again.
+		again, lerr := m.Load(ctx)
+		if lerr == nil && again.RefreshToken != cur.RefreshToken {
+			if !needed(again) {
+				return again, nil
+			}
+			cur = again
+			res, err = r.Refresh(ctx, cur.RefreshToken)
+		}
+	}
+	if auth.IsInvalidGrant(err) {
+		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the refresh token was rejected (expired, revoked or already used)", Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refresh tokens of profile %q: %w", m.Profile, err)
+	}
+	next := Merge(cur, res)
+	if err := m.Store.Save(ctx, m.Profile, next); err != nil {
+		// The new token works; only keeping it failed. Hand it out and say
+		// so, since failing here would throw away a working token.
+		if m.Warn != nil {
+			fmt.Fprintf(m.Warn, "warning: could not save the refreshed tokens (%v); the next command may ask you to sign in again\n", err)
+		}
+	}
+	return next, nil
+}
+
+// Merge builds the token to keep after a refresh: the provider may leave
+// out the refresh token or the ID token, and then the old ones still hold.
+func Merge(old *store.Token, r *auth.Result) *store.Token {
+	next := *old
+	next.AccessToken = r.AccessToken
+	next.TokenType = r.TokenType
+	next.Expiry = r.Expiry
+	if r.RefreshToken != "" {
+		next.RefreshToken = r.RefreshToken
+	}
+	if r.IDToken != "" {
+		next.IDToken = r.IDToken
+	}
+	if r.Scope != "" {
+		next.Scope = r.Scope
+	}
+	return &next
+}
+
+// FromResult builds the token to keep after a sign-in.
+func FromResult(r *auth.Result, domain, clientID, grant string) *store.Token {
+	return &store.Token{
+		AccessToken:  r.AccessToken,
+		TokenType:    r.TokenType,
+		RefreshToken: r.RefreshToken,
+		IDToken:      r.IDToken,
+		Expiry:       r.Expiry,
+		Scope:        r.Scope,
+		Grant:        grant,
+		Domain:       domain,
+		ClientID:     clientID,
+	}
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
