@@ -44,6 +44,7 @@ type profileStatus struct {
 	Expired     bool       `json:"expired"`
 	Refreshable bool       `json:"refreshable"`
 	UserName    string     `json:"user_name,omitempty"`
+	DisplayName string     `json:"display_name,omitempty"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	Store       string     `json:"store"`
 	Error       string     `json:"error,omitempty"`
@@ -86,7 +87,8 @@ func runStatus(ctx context.Context, a *app, _ *statusOptions) error {
 		default:
 			id := summarize(p, st.Name(), t)
 			s.SignedIn = true
-			s.UserName = id.displayUser()
+			s.UserName = id.UserName
+			s.DisplayName = id.DisplayName
 			s.ExpiresAt = id.ExpiresAt
 			s.Expired = !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry)
 			s.Refreshable = t.RefreshToken != ""
@@ -124,7 +126,11 @@ func writeStatusText(w io.Writer, rows []profileStatus) error {
 		if r.ExpiresAt != nil {
 			exp = formatTime(*r.ExpiresAt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, dash(r.UserName), exp, r.Store, dash(strings.TrimPrefix(r.Domain, "https://")))
+		user := (&identity{UserName: r.UserName, DisplayName: r.DisplayName}).displayUser()
+		if !r.SignedIn {
+			user = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, user, exp, r.Store, dash(strings.TrimPrefix(r.Domain, "https://")))
 	}
 	return tw.Flush()
 }

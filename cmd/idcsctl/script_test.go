@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/idcsctl/idcsctl/internal/browser"
+	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/secretservice"
+)
+
+// TestMain turns the test binary into the idcsctl binary and the test
+// browser when the scripts run them, so the scripts drive the real
+// program: its flag parsing, exit codes, stdout and stderr.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"idcsctl":     main,
+		"testbrowser": testBrowserMain,
+	})
+}
+
+// testKey is shared by every emulator of the test run: RSA key generation
+// is the slowest part of starting one.
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// TestScripts runs the black-box scripts of testdata/script against a
+// fresh IDCS emulator each.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata/script", nil))
+}
+
+// TestScriptsKeyring runs the scripts that need the real Secret Service.
+func TestScriptsKeyring(t *testing.T) {
+	env := secretservice.Start(t)
+	testscript.Run(t, scriptParams(t, "testdata/script-keyring", env))
+}
+
+func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			srv, err := emulator.Start(emulator.Options{Signer: testKey()}, "")
+			if err != nil {
+				return err
+			}
+			e.Defer(func() { srv.Close() })
+			e.Values["emulator"] = srv
+			port, port2 := freeTestPort(t), freeTestPort(t)
+			for _, p := range []int{port, port2} {
+				for _, c := range []string{emulator.DemoPublicClientID, emulator.DemoConfidentialClientID} {
+					if err := srv.AddRedirectURI(c, fmt.Sprintf("http://127.0.0.1:%d/callback", p)); err != nil {
+						return err
+					}
+				}
+			}
+			work := e.WorkDir
+			e.Vars = append(e.Vars,
+				"HOME="+filepath.Join(work, "home"),
+				"XDG_CONFIG_HOME="+filepath.Join(work, "home", ".config"),
+				"XDG_CACHE_HOME="+filepath.Join(work, "home", ".cache"),
+				"IDCSCTL_CONFIG="+filepath.Join(work, "idcsctl", "config.toml"),
+				"EMULATOR="+srv.URL,
+				"CLIENT_ID="+emulator.DemoPublicClientID,
+				"CONF_CLIENT_ID="+emulator.DemoConfidentialClientID,
+				"CONF_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret,
+				"PORT="+strconv.Itoa(port),
+				"PORT2="+strconv.Itoa(port2),
+				"BROWSER=testbrowser",
+				"TESTBROWSER_USER="+emulator.DemoUser.UserName,
+				"TESTBROWSER_PASSWORD="+emulator.DemoUserPassword,
+				// No session bus unless a script asks for the real keyring:
+				// auto then falls back to the file store at once.
+				"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(work, "no-bus"),
+				"IDCSCTL_TOKEN_STORE=file",
+			)
+			e.Vars = append(e.Vars, extraEnv...)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"emu":   cmdEmu,
+			"exits": cmdExits,
+		},
+	}
+}
+
+func freeTestPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cmdEmu turns the emulator's knobs and checks its counters:
+//
+//	emu knobs JSON           POST the JSON to /emulator/v1/knobs
+//	emu count PATH N         the emulator served PATH exactly N times
+//	emu ttl DURATION         set the access token lifetime
+//	emu rotate               turn on refresh-token rotation
+//	emu revoke-all           revoke every refresh token
+//	emu fail PATH STATUS [N] answer the next N (1) requests to PATH with STATUS
+func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
+	srv := ts.Value("emulator").(*emulator.Server)
+	if len(args) == 0 {
+		ts.Fatalf("usage: emu knobs|count|ttl|rotate|revoke-all|fail ...")
+	}
+	switch args[0] {
+	case "knobs":
+		resp, err := http.Post(srv.URL+"/emulator/v1/knobs", "application/json", strings.NewReader(strings.Join(args[1:], " ")))
+		ts.Check(err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			ts.Fatalf("knobs answered %d", resp.StatusCode)
+		}
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: emu count PATH N")
+		}
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		got := srv.Counts()[args[1]]
+		if (got == want) == neg {
+			ts.Fatalf("emulator served %s %d times, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
+		}
+	case "ttl":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		srv.SetAccessTokenTTL(d)
+	case "rotate":
+		srv.SetRotateRefreshTokens(true)
+	case "revoke-all":
+		srv.RevokeAll()
+	case "fail":
+		status, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		times := 1
+		if len(args) > 3 {
+			times, err = strconv.Atoi(args[3])
+			ts.Check(err)
+		}
+		srv.InjectFailure(args[1], emulator.Failure{Times: times, Status: status,
+			Body: `{"error":"temporarily_unavailable","error_description":"injected"}`, ContentType: "application/json"})
+	default:
+		ts.Fatalf("unknown emu command %q", args[0])
+	}
+}
+
+// cmdExits runs a program and checks its exit code, since exit codes are
+// part of idcsctl's contract with scripts:
+//
+//	exits N PROGRAM ARGS...
+//
+// Its stdout and stderr are kept for the stdout and stderr commands.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N PROGRAM ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("run %s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// testBrowserMain is the program BROWSER names in the scripts: a stand-in
+// for a person at a browser. TESTBROWSER_MODE picks what the person does:
+//
+//	(unset)      sign in with TESTBROWSER_USER / TESTBROWSER_PASSWORD
+//	wrong-state  first hit the callback with a forged state (expect 400), then sign in
+//	deny         come back with error=access_denied, as the Cancel button does
+//	away         do nothing: the person never signs in
+func testBrowserMain() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: testbrowser URL")
+		os.Exit(2)
+	}
+	raw := os.Args[len(os.Args)-1]
+	if err := testBrowser(raw, os.Getenv("TESTBROWSER_MODE")); err != nil {
+		fmt.Fprintln(os.Stderr, "testbrowser:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func testBrowser(raw, mode string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	redirect, state := q.Get("redirect_uri"), q.Get("state")
+	client := &http.Client{Timeout: 10 * time.Second}
+	callback := func(params url.Values) (int, error) {
+		resp, err := client.Get(redirect + "?" + params.Encode())
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	switch mode {
+	case "away":
+		return nil
+	case "deny":
+		code, err := callback(url.Values{"error": {"access_denied"}, "error_description": {"The user denied the request"}, "state": {state}})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "testbrowser: callback answered", code)
+		return nil
+	case "wrong-state":
+		code, err := callback(url.Values{"code": {"forged"}, "state": {"forged-state"}})
+		if err != nil {
+			return err
+		}
+		if code != http.StatusBadRequest {
+			return fmt.Errorf("a forged state was answered %d, want 400", code)
+		}
+		fmt.Fprintln(os.Stderr, "testbrowser: forged state answered 400")
+	case "":
+	default:
+		return fmt.Errorf("unknown TESTBROWSER_MODE %q", mode)
+	}
+	fb := &browser.FormBrowser{Username: os.Getenv("TESTBROWSER_USER"), Password: os.Getenv("TESTBROWSER_PASSWORD")}
+	return fb.Visit(ctx, raw)
+}
+
