@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -260,4 +260,3 @@ func testBrowser(raw, mode string) error {
 	fb := &browser.FormBrowser{Username: os.Getenv("TESTBROWSER_USER"), Password: os.Getenv("TESTBROWSER_PASSWORD")}
 	return fb.Visit(ctx, raw)
 }
-
