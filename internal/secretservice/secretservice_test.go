@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -69,17 +68,16 @@ func TestLaunchKeepsTheKeyringPrivateAndCloseStopsBothDaemons(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(svc.dir, "data", "keyrings", "login.keyring")); err != nil {
 		t.Errorf("private login keyring not created: %v", err)
 	}
-	pids := []int{svc.bus.Process.Pid, svc.keyring.Process.Pid}
 	if err := svc.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
 	if err := svc.Close(); err != nil {
 		t.Fatalf("second Close() = %v, want nil", err)
 	}
-	for _, pid := range pids {
-		// Close reaped the children, so the pid no longer names our process.
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("daemon pid %d still exists after Close (kill 0: %v)", pid, err)
+	for name, cmd := range map[string]*exec.Cmd{"dbus-daemon": svc.bus, "gnome-keyring-daemon": svc.keyring} {
+		// ProcessState is set once the process has exited and been reaped.
+		if cmd.ProcessState == nil {
+			t.Errorf("%s (pid %d) was not reaped by Close", name, cmd.Process.Pid)
 		}
 	}
 	if _, err := os.Stat(svc.dir); !errors.Is(err, os.ErrNotExist) {
