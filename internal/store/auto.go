@@ -186,7 +186,7 @@ func (a *autoStore) notice(profile string, u *UnavailableError) {
 	if b, err := os.ReadFile(marker); err == nil && bytes.Equal(b, []byte(cause)) {
 		return
 	}
-	fmt.Fprintf(a.warn, "idcsctl: keyring unavailable: %s; keeping the tokens of profile %q in %s instead. To use the keyring: %s\n",
+	fmt.Fprintf(a.warn, "idcsctl: keyring unavailable: %s; keeping the tokens of profile %q in %s instead. Fix: %s\n",
 		cause, profile, a.file.folder(), oneLine(u.Fix))
 	if ensurePrivateDir(a.dir) == nil && ensurePrivateDir(folder) == nil {
 		_ = writeFileAtomic(marker, []byte(cause))

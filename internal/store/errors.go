@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -76,9 +77,13 @@ func redact(err error, secrets ...string) error {
 	msg := err.Error()
 	changed := false
 	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-			changed = true
+		// Also the escaped form %q would print, since a JSON chunk is full of quotes.
+		quoted := strconv.Quote(s)
+		for _, form := range []string{s, quoted[1 : len(quoted)-1]} {
+			if form != "" && strings.Contains(msg, form) {
+				msg = strings.ReplaceAll(msg, form, "[redacted]")
+				changed = true
+			}
 		}
 	}
 	if !changed {
