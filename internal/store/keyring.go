@@ -409,7 +409,9 @@ func splitRecord(rec []byte) []string {
 	var parts []string
 	for len(rec) > 0 {
 		n := min(len(rec), maxItemSize)
-		for n < len(rec) && n > 0 && !utf8.RuneStart(rec[n]) {
+		// Back off at most one character's length; invalid UTF-8 (which
+		// encodeRecord never produces) is then cut anywhere.
+		for back := 0; n < len(rec) && back < utf8.UTFMax && !utf8.RuneStart(rec[n]); back++ {
 			n--
 		}
 		parts = append(parts, string(rec[:n]))

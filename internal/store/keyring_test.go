@@ -62,6 +62,7 @@ func TestSplitRecordCutsAtCharacterBoundaries(t *testing.T) {
 		{"ascii one byte more", strings.Repeat("a", maxItemSize+1)},
 		{"two-byte characters across the boundary", strings.Repeat("a", maxItemSize-1) + strings.Repeat("é", 2000)},
 		{"four-byte characters throughout", strings.Repeat("🔑", 3000)},
+		{"invalid UTF-8 made of continuation bytes", strings.Repeat("\x80", 3*maxItemSize)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			parts := splitRecord([]byte(tt.in))
@@ -72,7 +73,7 @@ func TestSplitRecordCutsAtCharacterBoundaries(t *testing.T) {
 				if len(p) == 0 || len(p) > maxItemSize {
 					t.Errorf("part %d has %d bytes, want 1..%d", i, len(p), maxItemSize)
 				}
-				if !utf8.ValidString(p) {
+				if utf8.ValidString(tt.in) && !utf8.ValidString(p) {
 					t.Errorf("part %d is not valid UTF-8", i)
 				}
 			}
@@ -400,13 +401,17 @@ func TestKeyringWriteThatLandsAfterItsTimeoutLeavesACompleteEntry(t *testing.T) 
 			if err := k.Save(bg(), "dev", old); err != nil {
 				t.Fatal(err)
 			}
-			k.timeout = 50 * time.Millisecond
+			k.timeout = 200 * time.Millisecond
 			release, finished := blockingKeyring(fake, tt.block)
 			if err := k.Save(bg(), "dev", newTok); !errors.Is(err, ErrTimeout) {
 				t.Fatalf("Save with a hung write = %v, want ErrTimeout", err)
 			}
 			release()
-			<-finished // the abandoned write has now landed
+			select {
+			case <-finished: // the abandoned write is under way; the next call waits for it
+			case <-time.After(30 * time.Second):
+				t.Fatal("the hung write never started: an earlier call of the save timed out first (machine overloaded?)")
+			}
 			fake.setBefore(nil)
 			k.timeout = 5 * time.Second
 			got, err := k.Load(bg(), "dev")
