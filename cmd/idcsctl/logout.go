@@ -97,6 +97,17 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 	if err != nil {
 		return err
 	}
+	dir, err := a.stateDir()
+	if err != nil {
+		return err
+	}
+	// A refresh in another process must not write the tokens back after
+	// they are deleted here.
+	unlock, err := store.Lock(ctx, dir, p.Name)
+	if err != nil {
+		return fmt.Errorf("lock profile %q: %w", p.Name, err)
+	}
+	defer unlock()
 	t, err := st.Load(ctx, p.Name)
 	var corrupt *store.CorruptError
 	switch {
