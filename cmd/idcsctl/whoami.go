@@ -99,6 +99,12 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 			return fmt.Errorf("read userinfo: %w", err)
 		}
 		out.Subject = firstOf(out.Subject, claimString(info, "sub"))
+		// summarize falls back to sub for the user name; an ID token with no
+		// name claim (zitadel, and providers that keep profile claims for
+		// userinfo) must not hide userinfo's preferred_username behind it.
+		if out.UserName == out.Subject {
+			out.UserName = ""
+		}
 		out.UserName = firstOf(out.UserName, claimString(info, "preferred_username"), claimString(info, "sub"))
 		out.DisplayName = firstOf(out.DisplayName, claimString(info, "name"))
 		out.Email = firstOf(out.Email, claimString(info, "email"))
