@@ -30,8 +30,9 @@ import (
 // program: its flag parsing, exit codes, stdout and stderr.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"idcsctl":     main,
-		"testbrowser": testBrowserMain,
+		"idcsctl":       main,
+		"testbrowser":   testBrowserMain,
+		"chromium-open": chromiumOpenMain,
 	})
 }
 
