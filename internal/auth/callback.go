@@ -83,7 +83,10 @@ func parseLoopback(opts LoginOptions) (loopback, error) {
 // callbackServer is the loopback server of one sign-in.
 type callbackServer struct {
 	redirectURL string
+	host        string // as in the redirect URI: "127.0.0.1", "::1" or "localhost"
+	port        int
 	results     chan callbackResult
+	handler     *callbackHandler
 	srv         *http.Server
 	serving     sync.WaitGroup
 	stopOnce    sync.Once
@@ -113,7 +116,10 @@ func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
 	}
 	s := &callbackServer{
 		redirectURL: redirect,
+		host:        lb.host,
+		port:        port,
 		results:     results,
+		handler:     h,
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -129,6 +135,20 @@ func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
 		s.serving.Go(func() { _ = s.srv.Serve(ln) })
 	}
 	return s, nil
+}
+
+// serveStart makes the server's root redirect to the sign-in page and
+// returns that short address, or "" when the redirect URI itself is the
+// root. The short form fits on a line, survives being retyped, and is what
+// a person forwarding the port over SSH opens on their own computer.
+func (s *callbackServer) serveStart(authURL string) string {
+	if s.handler.path == "/" {
+		return ""
+	}
+	s.handler.mu.Lock()
+	s.handler.start = authURL
+	s.handler.mu.Unlock()
+	return "http://" + net.JoinHostPort(s.host, strconv.Itoa(s.port)) + "/"
 }
 
 // stop shuts the server down, letting a page in flight reach the browser,
@@ -228,6 +248,7 @@ type callbackHandler struct {
 
 	mu       sync.Mutex
 	finished bool
+	start    string // the authorization URL "/" redirects to; "" = none
 }
 
 // The page's only script and style; the Content-Security-Policy allows them
@@ -307,6 +328,10 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unexpected Host", http.StatusBadRequest)
 		return
 	}
+	if r.URL.EscapedPath() == "/" && h.path != "/" {
+		h.serveStartPage(w, r)
+		return
+	}
 	if r.URL.EscapedPath() != h.path {
 		http.NotFound(w, r)
 		return
@@ -347,6 +372,33 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, pg, res := h.outcome(q)
 	h.render(w, status, pg)
 	h.results <- res
+}
+
+// serveStartPage answers the short sign-in address with a redirect to the
+// provider's sign-in page, while the flow waits for its answer. The page's
+// own address is the one the person was shown, so this gives nobody more
+// than the terminal did; a finished flow sends nobody to sign in again.
+func (h *callbackHandler) serveStartPage(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.mu.Lock()
+	start, finished := h.start, h.finished
+	h.mu.Unlock()
+	switch {
+	case finished:
+		h.render(w, http.StatusBadRequest, page{
+			Title: "Sign-in already finished", Class: "err",
+			Message: "idcsctl has already received the answer of this sign-in.",
+			Next:    "Return to the terminal.",
+		})
+	case start == "":
+		http.NotFound(w, r)
+	default:
+		http.Redirect(w, r, start, http.StatusFound)
+	}
 }
 
 // outcome decides how a callback with the right state ends the sign-in.

@@ -276,3 +276,77 @@ func TestLoginOnLocalhostServesBothStacks(t *testing.T) {
 		})
 	}
 }
+
+func TestCallbackRootIsTheShortSignInAddress(t *testing.T) {
+	const authURL = "https://idcs.example.com/oauth2/v1/authorize?state=" + testState
+	tests := []struct {
+		name         string
+		method       string
+		start        string
+		finish       bool
+		wantStatus   int
+		wantLocation string
+	}{
+		{name: "redirects to the sign-in page", method: "GET", start: authURL, wantStatus: http.StatusFound, wantLocation: authURL},
+		{name: "nothing before the flow starts", method: "GET", wantStatus: http.StatusNotFound},
+		{name: "only GET", method: "POST", start: authURL, wantStatus: http.StatusMethodNotAllowed},
+		{name: "nobody is sent to sign in after the answer came", method: "GET", start: authURL, finish: true, wantStatus: http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newTestHandler(t)
+			h.start = tt.start
+			if tt.finish {
+				serve(h, "GET", "127.0.0.1:8000", "/callback?code=abc&state="+testState)
+			}
+			rec := serve(h, tt.method, "127.0.0.1:8000", "/")
+			if rec.Code != tt.wantStatus || rec.Header().Get("Location") != tt.wantLocation {
+				t.Errorf("GET / = %d to %q, want %d to %q", rec.Code, rec.Header().Get("Location"), tt.wantStatus, tt.wantLocation)
+			}
+			if rec.Header().Get("Cache-Control") != "no-store" {
+				t.Error("the redirect may be cached, and with it this sign-in's state")
+			}
+		})
+	}
+	h, _ := newTestHandler(t)
+	h.start = authURL
+	if rec := serve(h, "GET", "evil.example:8000", "/"); rec.Code != http.StatusBadRequest {
+		t.Errorf("a foreign Host got %d, want 400: a rebinding page must not learn the sign-in URL", rec.Code)
+	}
+}
+
+// TestCallbackPagesAreSelfContainedAndSendThePersonBack checks every page
+// the browser can be shown: no external asset, a pointer to the terminal,
+// and a script (closing the tab) only on success.
+func TestCallbackPagesAreSelfContainedAndSendThePersonBack(t *testing.T) {
+	tests := []struct {
+		name, target string
+		wantClose    bool
+	}{
+		{"success", "/callback?code=abc&state=" + testState, true},
+		{"provider error", "/callback?error=access_denied&state=" + testState, false},
+		{"wrong state", "/callback?code=abc&state=other", false},
+		{"no code", "/callback?state=" + testState, false},
+		{"foreign issuer", "/callback?code=abc&iss=https://evil.example/&state=" + testState, false},
+	}
+	external := regexp.MustCompile(`(?i)(src|href|action)\s*=|url\(|@import`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newTestHandler(t)
+			rec := serve(h, "GET", "127.0.0.1:8000", tt.target)
+			body := rec.Body.String()
+			if external.MatchString(body) {
+				t.Errorf("the page loads or links something: %s", body)
+			}
+			if !strings.Contains(body, "terminal") {
+				t.Errorf("the page does not send the person back to the terminal: %s", body)
+			}
+			if got := strings.Contains(body, "window.close()"); got != tt.wantClose {
+				t.Errorf("page closes the tab = %v, want %v", got, tt.wantClose)
+			}
+			if len(body) > 4096 {
+				t.Errorf("the page is %d bytes; it should stay small", len(body))
+			}
+		})
+	}
+}

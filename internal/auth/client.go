@@ -264,19 +264,24 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Result, err
 }
 
 // ClientCredentials gets a token for the application itself (no person),
-// with the configured scopes as they are. It needs a client secret.
-func (c *Client) ClientCredentials(ctx context.Context) (*Result, error) {
+// with the configured scopes as they are, or with scopes when given (to
+// renew a token with the scopes it was first issued for). It needs a client
+// secret.
+func (c *Client) ClientCredentials(ctx context.Context, scopes ...string) (*Result, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	if c.ClientSecret == "" {
 		return nil, errors.New("the client credentials grant needs a client secret: set it for the profile")
 	}
+	if len(scopes) == 0 {
+		scopes = c.Scopes
+	}
 	conf := &clientcredentials.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
 		TokenURL:     c.Metadata.TokenEndpoint,
-		Scopes:       c.Scopes,
+		Scopes:       scopes,
 		AuthStyle:    oauth2.AuthStyleInHeader,
 	}
 	tctx, rec := c.tokenContext(ctx)

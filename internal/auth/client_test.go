@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,16 @@ func TestClientCredentials(t *testing.T) {
 	}
 	if !strings.HasPrefix(p.tokenAuth[0], "Basic ") {
 		t.Errorf("Authorization = %q, want HTTP Basic", p.tokenAuth[0])
+	}
+
+	if got := p.tokenRequest(0).Get("scope"); got != strings.Join(p.client().Scopes, " ") {
+		t.Errorf("scope = %q, want the client's scopes", got)
+	}
+	if _, err := p.client().ClientCredentials(testCtx(t), "urn:opc:idm:__myscopes__"); err != nil {
+		t.Fatalf("ClientCredentials with scopes: %v", err)
+	}
+	if got := p.tokenRequest(1).Get("scope"); got != "urn:opc:idm:__myscopes__" {
+		t.Errorf("scope = %q, want the scopes given, which replace the client's", got)
 	}
 
 	public := p.client()
@@ -255,6 +266,9 @@ func TestDeviceLogin(t *testing.T) {
 			}
 			if tt.wantWaits != nil && fmt.Sprint(waits) != fmt.Sprint(tt.wantWaits) {
 				t.Errorf("waits = %v, want %v", waits, tt.wantWaits)
+			}
+			if slowed := strings.Contains(stderr.String(), "poll more slowly; asking every 6s now"); slowed != slices.Contains(tt.polls, "slow_down") {
+				t.Errorf("stderr = %q: a slow_down must be reported, and only then", stderr.String())
 			}
 			var pe *ProviderError
 			switch {

@@ -115,6 +115,7 @@ func (c *Client) DeviceLogin(ctx context.Context, opts DeviceOptions) (*Result, 
 		case pe.Code == "authorization_pending":
 		case pe.Code == "slow_down":
 			interval += slowDownStep
+			fmt.Fprintf(stderr, "The provider asked idcsctl to poll more slowly; asking every %s now.\n", interval)
 		case pe.Code == "expired_token":
 			return nil, fmt.Errorf("the device code expired before the sign-in finished: %w", ErrTimeout)
 		default:

@@ -180,3 +180,27 @@ func (e *TokenRejectedError) Error() string {
 
 // Unwrap returns ErrUnauthorized.
 func (e *TokenRejectedError) Unwrap() error { return ErrUnauthorized }
+
+// AuthorizeRequestError means the provider refused the authorization request
+// itself, before any sign-in page. RFC 6749 4.1.2.1 has a provider that
+// cannot trust the client id or the redirect URI show an error page rather
+// than redirect, so no answer would ever reach the callback server: IDCS does
+// this for a redirect URI that is not registered exactly, port included.
+type AuthorizeRequestError struct {
+	Status      int    // HTTP status of the answer
+	Title       string // the error page's title, made printable; "" when it has none
+	Message     string // the page's first paragraph, made printable; "" when it has none
+	RedirectURI string // the redirect URI the request named
+}
+
+func (e *AuthorizeRequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the provider refused the sign-in request (HTTP %d", e.Status)
+	for _, s := range []string{e.Title, e.Message} {
+		if s != "" {
+			b.WriteString(": " + s)
+		}
+	}
+	fmt.Fprintf(&b, "); check the client id, and that the application registers the redirect URI %s exactly, port included", e.RedirectURI)
+	return b.String()
+}

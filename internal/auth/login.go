@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -42,6 +45,16 @@ type LoginOptions struct {
 	// ExtraParams are added to the authorization request, e.g. prompt=login.
 	// The parameters the flow's security rests on cannot be set this way.
 	ExtraParams map[string]string
+	// SSHDestination, when set, says the person works on this machine over
+	// SSH and reaches it as SSHDestination ("alice@host", "-p 2222
+	// alice@host"): Login prints the ssh -L command that forwards the
+	// callback port, so the browser on their own computer can reach it.
+	SSHDestination string
+	// CheckRequest makes Login show the authorization request to the
+	// provider itself before any browser does, so that a client id or
+	// redirect URI the provider refuses ends the sign-in at once with an
+	// *AuthorizeRequestError instead of an error page nobody reports back.
+	CheckRequest bool
 }
 
 // reservedParams are set by Login; letting ExtraParams change them would
@@ -132,7 +145,16 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	openBrowser(stderr, opts.OpenBrowser, authURL)
+	if opts.CheckRequest {
+		if err := c.checkAuthorizeRequest(ctx, authURL, srv.redirectURL); err != nil {
+			return nil, err
+		}
+	}
+	short := srv.serveStart(authURL)
+	openBrowser(stderr, opts.OpenBrowser, authURL, short)
+	if opts.SSHDestination != "" {
+		printSSHForward(stderr, srv, short, opts.SSHDestination)
+	}
 
 	var code string
 	select {
@@ -149,16 +171,34 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*Result, error) 
 }
 
 // openBrowser tells the person where to sign in, then tries the browser.
-func openBrowser(stderr io.Writer, open func(string) error, authURL string) {
-	if open == nil {
-		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n  %s\n", authURL)
-		return
-	}
+// short, when set, is the callback server's own address of the sign-in,
+// easier to copy than the whole URL.
+func openBrowser(stderr io.Writer, open func(string) error, authURL, short string) {
 	// The URL holds state and the PKCE challenge, never the verifier, so it
 	// is safe to show.
-	fmt.Fprintf(stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", authURL)
+	if open == nil {
+		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n  %s\n", authURL)
+	} else {
+		fmt.Fprintf(stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", authURL)
+	}
+	if short != "" {
+		fmt.Fprintf(stderr, "  or, in a browser on this machine, the short form: %s\n", short)
+	}
+	if open == nil {
+		return
+	}
 	if err := open(authURL); err != nil {
 		fmt.Fprintf(stderr, "Could not open a browser (%v); open the URL above yourself. Waiting...\n", err)
+	}
+}
+
+// printSSHForward tells a person working over SSH how to let the browser on
+// their own computer reach the callback server on this machine.
+func printSSHForward(stderr io.Writer, srv *callbackServer, short, destination string) {
+	fmt.Fprintf(stderr, "Over SSH, the browser on your own computer must reach port %d of this machine. Forward it first, on your computer:\n  ssh -L %d:%s:%d %s\n",
+		srv.port, srv.port, hostOnly(srv.host), srv.port, destination)
+	if short != "" {
+		fmt.Fprintf(stderr, "then open %s (or the URL above) in its browser.\n", short)
 	}
 }
 
@@ -207,7 +247,12 @@ func (c *Client) loginPaste(ctx context.Context, opts LoginOptions, f flow, stde
 	if err != nil {
 		return nil, err
 	}
-	openBrowser(stderr, opts.OpenBrowser, authURL)
+	if opts.CheckRequest {
+		if err := c.checkAuthorizeRequest(ctx, authURL, redirect); err != nil {
+			return nil, err
+		}
+	}
+	openBrowser(stderr, opts.OpenBrowser, authURL, "")
 	fmt.Fprintf(stderr, "After signing in, the browser goes to %s (the page may not load).\nCopy the whole address from the address bar and paste it here:\n", redirect)
 
 	lines := make(chan string)
@@ -267,4 +312,60 @@ func pastedQuery(line string) url.Values {
 		return url.Values{}
 	}
 	return q
+}
+
+// checkTimeout bounds the request checkAuthorizeRequest makes.
+const checkTimeout = 10 * time.Second
+
+// Patterns that pull the title and the first paragraph out of an error page,
+// only to show them; nothing here decides anything.
+var (
+	pageTitle     = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	pageParagraph = regexp.MustCompile(`(?is)<p[^>]*>(.*?)</p>`)
+	pageTag       = regexp.MustCompile(`(?s)<[^>]*>`)
+)
+
+// checkAuthorizeRequest sends the authorization request as the browser
+// would, without following redirects. A provider that accepts it redirects
+// to its sign-in page or shows it; one that refuses the client id or the
+// redirect URI answers 4xx with an error page (RFC 6749 4.1.2.1), which
+// becomes an *AuthorizeRequestError. Anything else, a network error
+// included, is left to the browser: it may reach what this process cannot.
+func (c *Client) checkAuthorizeRequest(ctx context.Context, authURL, redirectURI string) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return nil
+	}
+	req.Header.Set("Accept", "text/html")
+	hc := *httpClient(c.HTTP)
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode > 499 {
+		return nil
+	}
+	body, _ := readLimited(resp.Body)
+	return &AuthorizeRequestError{
+		Status:      resp.StatusCode,
+		Title:       pageText(pageTitle, body),
+		Message:     pageText(pageParagraph, body),
+		RedirectURI: redirectURI,
+	}
+}
+
+// pageText is the text of the first match of re in an HTML page, without
+// tags or entities, on one line, made printable and short: the provider
+// controls it.
+func pageText(re *regexp.Regexp, page []byte) string {
+	m := re.FindSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	s := html.UnescapeString(pageTag.ReplaceAllString(string(m[1]), " "))
+	return printable(strings.Join(strings.Fields(s), " "), 200)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -445,5 +446,121 @@ func TestLoginWithoutIDTokenFails(t *testing.T) {
 	var ve *VerifyError
 	if !errors.As(err, &ve) || ve.Reason != ReasonMissing {
 		t.Fatalf("err = %v, want a missing ID token error: dropping it must not skip the nonce check", err)
+	}
+}
+
+func TestLoginShortURLLeadsToTheSignInPage(t *testing.T) {
+	p := newTestProvider(t)
+	b := newFakeBrowser()
+	var stderr bytes.Buffer
+	short := regexp.MustCompile(`short form: (http://127\.0\.0\.1:\d+/)\n`)
+	res, err := p.client().Login(testCtx(t), LoginOptions{
+		Stderr: &stderr,
+		// The person types the short form instead of following the long URL.
+		OpenBrowser: func(string) error {
+			m := short.FindStringSubmatch(stderr.String())
+			if m == nil {
+				return errors.New("no short form printed before the browser opened")
+			}
+			return b.open(m[1])
+		},
+	})
+	if err != nil {
+		t.Fatalf("Login through the short URL: %v (stderr %q)", err, stderr.String())
+	}
+	if visit := <-b.visits; visit.status != http.StatusOK || !strings.Contains(visit.body, "Signed in") {
+		t.Errorf("the browser ended on %s with %d", visit.url, visit.status)
+	}
+	if res.AccessToken == "" {
+		t.Error("no access token")
+	}
+}
+
+func TestLoginOverSSHPrintsThePortForward(t *testing.T) {
+	p := newTestProvider(t)
+	var stderr bytes.Buffer
+	var port int
+	_, err := p.client().Login(testCtx(t), LoginOptions{
+		Stderr:         &stderr,
+		Timeout:        50 * time.Millisecond,
+		SSHDestination: "-p 2222 alice@10.0.0.5",
+		OpenBrowser:    func(u string) error { port = redirectPort(t, u); return nil },
+	})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want the timeout", err)
+	}
+	want := fmt.Sprintf("  ssh -L %d:127.0.0.1:%d -p 2222 alice@10.0.0.5\nthen open http://127.0.0.1:%d/ ", port, port, port)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want the line %q", stderr.String(), want)
+	}
+}
+
+func TestLoginWithARefusedRequestEndsBeforeTheBrowser(t *testing.T) {
+	p := newTestProvider(t)
+	p.set(func(p *testProvider) {
+		p.authorizeRefuse = `<!DOCTYPE html><html><head><title>Invalid redirect URI</title></head>` +
+			`<body><h1>Error</h1><p>The redirect_uri is <b>not registered</b> for the application &amp; its port.</p></body></html>`
+	})
+	opened := false
+	var port int
+	lb, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = lb.Addr().(*net.TCPAddr).Port
+	lb.Close()
+	_, err = p.client().Login(testCtx(t), LoginOptions{
+		Ports:        []int{port},
+		CheckRequest: true,
+		OpenBrowser:  func(string) error { opened = true; return nil },
+	})
+	var ae *AuthorizeRequestError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want an AuthorizeRequestError", err)
+	}
+	if ae.Status != http.StatusBadRequest || ae.Title != "Invalid redirect URI" ||
+		ae.Message != "The redirect_uri is not registered for the application & its port." {
+		t.Errorf("the refusal was read as %+v", ae)
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d/callback", port); !strings.Contains(err.Error(), want) {
+		t.Errorf("%q does not name the redirect URI %s", err, want)
+	}
+	if opened {
+		t.Error("the browser was opened on a request the provider refuses")
+	}
+	assertPortFree(t, port)
+}
+
+func TestLoginCheckRequestLetsAnAcceptedRequestThrough(t *testing.T) {
+	p := newTestProvider(t)
+	b := newFakeBrowser()
+	if _, err := p.client().Login(testCtx(t), LoginOptions{CheckRequest: true, OpenBrowser: b.open}); err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	<-b.visits
+	p.mu.Lock()
+	n := len(p.authRequests)
+	p.mu.Unlock()
+	if n != 2 {
+		t.Errorf("the provider saw %d authorization requests, want the check and the browser's", n)
+	}
+}
+
+func TestPageTextIsShortPrintableAndTagFree(t *testing.T) {
+	tests := []struct {
+		name, page, want string
+	}{
+		{"plain title", "<title>Bad request</title>", "Bad request"},
+		{"entities and tags", "<title>A &lt;b&gt; <i>c</i></title>", "A <b> c"},
+		{"control characters dropped", "<title>x\x1b[2Jy</title>", "x[2Jy"},
+		{"no title", "<h1>none</h1>", ""},
+		{"long text is cut", "<title>" + strings.Repeat("a", 500) + "</title>", strings.Repeat("a", 200) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pageText(pageTitle, []byte(tt.page)); got != tt.want {
+				t.Errorf("pageText = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -44,6 +44,7 @@ type testProvider struct {
 	// Knobs; set them before the request they change.
 	tokenOverride   http.HandlerFunc // answers /token instead of the provider
 	authorizeError  string           // /authorize redirects back with this error=
+	authorizeRefuse string           // /authorize answers 400 with this HTML page, as for an unregistered redirect URI
 	noRefreshRotate bool             // refresh answers without a new refresh token
 	noIDToken       bool             // token answers carry no id_token
 	tamper          func(claims map[string]any)
@@ -173,9 +174,14 @@ func (p *testProvider) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p.mu.Lock()
 	p.authRequests = append(p.authRequests, q)
-	authErr := p.authorizeError
+	authErr, refuse := p.authorizeError, p.authorizeRefuse
 	p.mu.Unlock()
 	switch {
+	case refuse != "":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, refuse)
+		return
 	case q.Get("client_id") != p.ClientID, q.Get("response_type") != "code":
 		http.Error(w, "bad client or response type", http.StatusBadRequest)
 		return
