@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/idcsctl/idcsctl/internal/auth"
@@ -48,6 +49,18 @@ func (e *LoginRequiredError) Unwrap() []error { return []error{ErrLoginRequired,
 type Refresher interface {
 	Refresh(ctx context.Context, refreshToken string) (*auth.Result, error)
 }
+
+// Renewer gets the application a new token with the client credentials
+// grant, which has no refresh token: an expired token of that grant is
+// renewed with the grant itself. *auth.Client is one. A Refresher that is
+// not a Renewer cannot renew such a token.
+type Renewer interface {
+	ClientCredentials(ctx context.Context, scopes ...string) (*auth.Result, error)
+}
+
+// GrantClientCredentials is the Grant of a token the application got for
+// itself, with no person.
+const GrantClientCredentials = "client_credentials"
 
 // Manager hands out fresh tokens for one profile.
 type Manager struct {
@@ -131,6 +144,9 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 	if !needed(cur) {
 		return cur, nil
 	}
+	if cur.Grant == GrantClientCredentials {
+		return m.renew(ctx, cur)
+	}
 	if cur.RefreshToken == "" {
 		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the access token has expired and there is no refresh token"}
 	}
@@ -165,6 +181,28 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 		if m.Warn != nil {
 			fmt.Fprintf(m.Warn, "warning: could not save the refreshed tokens (%v); the next command may ask you to sign in again\n", err)
 		}
+	}
+	return next, nil
+}
+
+// renew gets a new client credentials token with the scopes the old one was
+// issued for, and keeps it. It runs under the profile's lock, like refresh.
+func (m *Manager) renew(ctx context.Context, cur *store.Token) (*store.Token, error) {
+	r, err := m.Refresher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rn, ok := r.(Renewer)
+	if !ok {
+		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the application's access token has expired and cannot be renewed here"}
+	}
+	res, err := rn.ClientCredentials(ctx, strings.Fields(cur.Scope)...)
+	if err != nil {
+		return nil, fmt.Errorf("renew the client credentials token of profile %q: %w", m.Profile, err)
+	}
+	next := Merge(cur, res)
+	if err := m.Store.Save(ctx, m.Profile, next); err != nil && m.Warn != nil {
+		fmt.Fprintf(m.Warn, "warning: could not save the renewed token (%v); the next command will get another\n", err)
 	}
 	return next, nil
 }
