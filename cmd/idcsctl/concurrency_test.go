@@ -1,0 +1,307 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idcsctl/idcsctl/internal/emulator"
+)
+
+// cliEnv is one isolated idcsctl home (config, file token store, locks)
+// signed in to one fresh emulator, for tests and benchmarks that run
+// idcsctl as separate processes, as scripts do.
+type cliEnv struct {
+	tb   testing.TB
+	bin  string // the idcsctl program to run
+	dir  string // the state folder: config.toml, tokens/, *.lock
+	env  []string
+	srv  *emulator.Server
+	port int
+}
+
+// processTimeout bounds every idcsctl process a test starts.
+const processTimeout = 60 * time.Second
+
+// newCLIEnv starts an emulator and prepares an environment in which bin
+// keeps its tokens in the file store under a temporary folder. bin "" means
+// the test binary's own copy named idcsctl, which testscript.Main put on
+// PATH (see TestMain).
+func newCLIEnv(tb testing.TB, bin string) *cliEnv {
+	tb.Helper()
+	if bin == "" {
+		p, err := exec.LookPath("idcsctl")
+		if err != nil {
+			tb.Fatalf("find the idcsctl copy of the test binary on PATH: %v", err)
+		}
+		bin = p
+	}
+	srv, err := emulator.Start(emulator.Options{Signer: testKey()}, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	port := loopbackPort(tb)
+	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", port)); err != nil {
+		tb.Fatal(err)
+	}
+	root := tb.TempDir()
+	dir := filepath.Join(root, "idcsctl")
+	env := []string{
+		"HOME=" + filepath.Join(root, "home"),
+		"XDG_CONFIG_HOME=" + filepath.Join(root, "home", ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(root, "home", ".cache"),
+		"IDCSCTL_CONFIG=" + filepath.Join(dir, "config.toml"),
+		"IDCSCTL_TOKEN_STORE=file",
+		// No session bus: nothing may reach the person's real keyring.
+		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(root, "no-bus"),
+		"BROWSER=testbrowser",
+		"TESTBROWSER_USER=" + emulator.DemoUser.UserName,
+		"TESTBROWSER_PASSWORD=" + emulator.DemoUserPassword,
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "IDCSCTL_"), strings.HasPrefix(name, "XDG_"), strings.HasPrefix(name, "TESTBROWSER_"),
+			name == "HOME", name == "BROWSER", name == "DBUS_SESSION_BUS_ADDRESS":
+		default:
+			env = append(env, kv)
+		}
+	}
+	return &cliEnv{tb: tb, bin: bin, dir: dir, env: env, srv: srv, port: port}
+}
+
+// command prepares one idcsctl process; extraEnv entries override the
+// environment's.
+func (c *cliEnv) command(ctx context.Context, extraEnv []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = append(append([]string(nil), c.env...), extraEnv...)
+	return cmd
+}
+
+// run runs idcsctl to the end and returns its stdout; a non-zero exit
+// fails the test with its stderr.
+func (c *cliEnv) run(args ...string) string {
+	c.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	cmd := c.command(ctx, nil, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		c.tb.Fatalf("idcsctl %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// login signs the default profile in through the stand-in browser.
+func (c *cliEnv) login() {
+	c.tb.Helper()
+	c.run("login", "--domain", c.srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", fmt.Sprint(c.port))
+}
+
+// tokenFile is where the file store keeps the default profile's tokens.
+func (c *cliEnv) tokenFile() string { return filepath.Join(c.dir, "tokens", "default.json") }
+
+// stored reads the default profile's tokens as the file store keeps them.
+func (c *cliEnv) stored() (access, refresh string) {
+	c.tb.Helper()
+	b, err := os.ReadFile(c.tokenFile())
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	var rec struct {
+		Token struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		} `json:"token"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		c.tb.Fatalf("decode the token file: %v", err)
+	}
+	return rec.Token.AccessToken, rec.Token.RefreshToken
+}
+
+// accepted reports whether the emulator's userinfo endpoint accepts an
+// access token.
+func (c *cliEnv) accepted(accessToken string) bool {
+	c.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.srv.URL+"/oauth2/v1/userinfo", nil)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// expireAfterLogin signs in with access tokens that live 30 seconds, less
+// than the 60-second refresh margin, so the stored token counts as expiring;
+// tokens issued afterwards live an hour again, so one refresh is enough.
+func (c *cliEnv) expireAfterLogin() {
+	c.tb.Helper()
+	c.srv.SetAccessTokenTTL(30 * time.Second)
+	c.login()
+	c.srv.SetAccessTokenTTL(time.Hour)
+}
+
+// loopbackPort returns a loopback port that was free a moment ago.
+func loopbackPort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// result is what one idcsctl process did.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// runConcurrently starts n idcsctl processes with the same arguments as
+// close together as it can and waits for all of them.
+func (c *cliEnv) runConcurrently(n int, args ...string) []result {
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]struct{ stdout, stderr bytes.Buffer }, n)
+	for i := range cmds {
+		cmds[i] = c.command(ctx, nil, args...)
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i].stdout, &outs[i].stderr
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i, cmd := range cmds {
+		if err := cmd.Start(); err != nil {
+			c.tb.Fatal(err)
+		}
+		wg.Go(func() {
+			err := cmd.Wait()
+			results[i] = result{stdout: outs[i].stdout.String(), stderr: outs[i].stderr.String(), err: err}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+func TestConcurrentTokensRefreshOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 20 processes")
+	}
+	c := newCLIEnv(t, "")
+	c.srv.SetRotateRefreshTokens(true)
+	c.expireAfterLogin()
+	oldAccess, oldRefresh := c.stored()
+
+	const n = 20
+	results := c.runConcurrently(n, "token")
+
+	printed := map[string]int{}
+	for i, r := range results {
+		if r.err != nil {
+			t.Errorf("process %d: %v\nstderr:\n%s", i, r.err, r.stderr)
+			continue
+		}
+		printed[strings.TrimSpace(r.stdout)]++
+	}
+	if got := c.srv.Counts()["token:refresh_token"]; got != 1 {
+		t.Errorf("the emulator got %d refresh requests from %d concurrent processes, want exactly 1", got, n)
+	}
+	newAccess, newRefresh := c.stored()
+	if len(printed) != 1 || printed[newAccess] != n {
+		t.Errorf("the %d processes printed %d different tokens (%d of them the stored one), want all %d the newest", n, len(printed), printed[newAccess], n)
+	}
+	if newAccess == oldAccess {
+		t.Error("the stored access token was not refreshed")
+	}
+	if !c.accepted(newAccess) {
+		t.Error("the emulator's userinfo endpoint rejects the printed token")
+	}
+	if newRefresh == oldRefresh {
+		t.Fatal("with rotation on, the stored refresh token did not change")
+	}
+	// The emulator accepts only the newest refresh token of a rotating
+	// chain, so a refresh with the stored one succeeding proves it is the
+	// newest. A margin above the token's hour of life forces the refresh.
+	c.run("token", "--margin", "2h")
+	if got := c.srv.Counts()["token:refresh_token"]; got != 2 {
+		t.Errorf("refresh requests = %d after the forced refresh, want 2", got)
+	}
+}
+
+func TestTokenKilledMidRefreshLeavesAWorkingSession(t *testing.T) {
+	c := newCLIEnv(t, "")
+	c.srv.SetRotateRefreshTokens(true)
+	c.expireAfterLogin()
+	before := c.srv.Counts()["/oauth2/v1/token"]
+	c.srv.InjectFailure("/oauth2/v1/token", emulator.Failure{Hang: true})
+
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := c.command(ctx, nil, "token")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// Wait until the refresh request is at the emulator, and the process
+	// holds the profile lock, waiting for the answer.
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for c.srv.Counts()["/oauth2/v1/token"] == before {
+		select {
+		case err := <-exited:
+			t.Fatalf("token exited (%v) before its refresh request arrived\nstderr:\n%s", err, stderr.String())
+		case <-deadline.C:
+			t.Fatal("the refresh request never reached the emulator")
+		case <-tick.C:
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exec.ExitError
+	if err := <-exited; !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("token was not killed by SIGKILL: %v", err)
+	}
+
+	// The kernel released the flock with the process, and the stored
+	// tokens are the last good ones: the next call refreshes and succeeds.
+	got := strings.TrimSpace(c.run("token"))
+	access, _ := c.stored()
+	if got != access || !c.accepted(got) {
+		t.Error("after the kill, token printed a token that is not the stored one or that the emulator rejects")
+	}
+	if n := c.srv.Counts()["token:refresh_token"]; n != 1 {
+		t.Errorf("refresh grants = %d, want 1 (the killed request never reached the grant)", n)
+	}
+}
