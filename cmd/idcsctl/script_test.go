@@ -98,11 +98,13 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 				"IDCSCTL_TOKEN_STORE=file",
 			)
 			e.Vars = append(e.Vars, extraEnv...)
-			return nil
+			return startResourceServers(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":   cmdEmu,
-			"exits": cmdExits,
+			"emu":           cmdEmu,
+			"exits":         cmdExits,
+			"blob":          cmdBlob,
+			"revoke-access": cmdRevokeAccess,
 		},
 	}
 }
