@@ -125,6 +125,7 @@ func (a *app) httpClient(p *config.Resolved) (*http.Client, error) {
 		}
 		rt = tr
 	}
+	rt = trustHintTransport{base: rt}
 	if a.global.debug {
 		rt = &debugTransport{base: rt, w: a.deps.Stderr, now: a.deps.Now}
 	}
@@ -175,10 +176,14 @@ func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, err
 	if err != nil {
 		return nil, fmt.Errorf("read the discovery document of %s: %w", domain, err)
 	}
+	secret, err := a.clientSecret(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	return &auth.Client{
 		Metadata:     md,
 		ClientID:     p.ClientID,
-		ClientSecret: a.deps.Getenv(config.EnvClientSecret),
+		ClientSecret: secret,
 		Scopes:       p.Scopes,
 		HTTP:         hc,
 		Now:          a.deps.Now,

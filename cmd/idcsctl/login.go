@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,11 +21,31 @@ import (
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
+// Grants a stored token records, so later commands know how to renew it.
+const (
+	grantAuthorizationCode = "authorization_code"
+	grantDeviceCode        = "device_code"
+)
+
+// scopeMyScopes is IDCS's scope for "the app roles this application holds",
+// what a client credentials token asks for when the profile names no scopes.
+const scopeMyScopes = "urn:opc:idm:__myscopes__"
+
+// lockNotice is how long login waits for the profile lock before it says
+// that another sign-in holds it.
+const lockNotice = 300 * time.Millisecond
+
 type loginOptions struct {
 	overrides      config.Overrides
 	timeout        time.Duration
+	timeoutSet     bool // --timeout given; a device sign-in otherwise lasts as long as its code
 	noBrowser      bool
 	browserCommand string
+	paste          bool
+	device         bool
+	clientCreds    bool
+	secretStdin    bool
+	saveSecret     bool
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -33,35 +59,54 @@ browser, receives the code, exchanges it, verifies the ID token and keeps the
 tokens in the OS keyring (or the store the profile names).
 
 The redirect URIs to register in the IDCS application are
-http://127.0.0.1:PORT/callback for each port tried (default 8000, 18000, 28000).
-A confidential application's secret is read from IDCSCTL_CLIENT_SECRET.
-The first login with --domain and --client-id saves the profile.`,
+http://127.0.0.1:PORT/callback for each port tried (default 8000, 18000, 28000;
+a port in use moves on to the next). Two logins of one profile take turns.
+
+Without a browser on this machine (SSH, containers) idcsctl prints the URL, a
+short http://127.0.0.1:PORT/ form and, over SSH, the ssh -L line that forwards
+the port; --paste lets you sign in on any machine and paste back the address
+the browser ended on; --device uses the device code grant.
+
+A confidential application's secret comes from IDCSCTL_CLIENT_SECRET or
+--client-secret-stdin; --save-secret keeps it in the OS keyring, never in a file.
+--client-credentials gets a token for the application itself, for CI.
+The first login with --domain and --client-id saves the profile.
+See docs/login.md for every way to sign in.`,
 		Example: `  idcsctl login --domain https://idcs-1234.identity.oraclecloud.com --client-id 0a1b2c...
   idcsctl login -p work
-  idcsctl login --no-browser        # print the URL, open it yourself`,
+  idcsctl login --no-browser        # print the URL, open it yourself
+  idcsctl login --paste             # sign in elsewhere, paste the address back
+  idcsctl login --device            # enter a code on another device
+  printf %s "$SECRET" | idcsctl login --client-credentials --client-secret-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.timeoutSet = cmd.Flags().Changed("timeout")
 			return runLogin(cmd.Context(), a, o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.overrides.Domain, "domain", "", "identity domain URL, e.g. https://idcs-<id>.identity.oraclecloud.com (env IDCSCTL_DOMAIN)")
 	f.StringVar(&o.overrides.ClientID, "client-id", "", "client id of the IDCS application (env IDCSCTL_CLIENT_ID)")
-	f.StringSliceVar(&o.overrides.Scopes, "scopes", nil, "scopes to request (default: openid,profile,email,urn:opc:idm:t.user.me, plus offline_access where the domain offers it)")
+	f.StringSliceVar(&o.overrides.Scopes, "scopes", nil, "scopes to request (default: openid,profile,email,urn:opc:idm:t.user.me, plus offline_access where the domain offers it; with --client-credentials: urn:opc:idm:__myscopes__)")
 	f.IntSliceVar(&o.overrides.Ports, "port", nil, "loopback port(s) for the redirect, tried in order (default 8000,18000,28000)")
 	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "full redirect URI registered in IDCS, e.g. http://localhost:8000/callback")
 	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where to keep tokens: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust (a corporate TLS proxy)")
-	f.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long to wait for the sign-in")
+	f.DurationVar(&o.timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the sign-in (with --device: default the code's lifetime)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the URL to open by hand")
 	f.StringVar(&o.browserCommand, "browser-command", "", "command that opens the URL (default: $BROWSER, else the system browser)")
+	f.BoolVar(&o.paste, "paste", false, "sign in on any machine, then paste the address the browser was sent back to")
+	f.BoolVar(&o.device, "device", false, "sign in with a code entered on another device (RFC 8628 device code grant)")
+	f.BoolVar(&o.clientCreds, "client-credentials", false, "get a token for the application itself, with no person (CI); needs the client secret")
+	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential application's client secret from the first line of stdin")
+	f.BoolVar(&o.saveSecret, "save-secret", false, "keep the client secret in the OS keyring for later commands of this profile")
 	_ = cmd.RegisterFlagCompletionFunc("token-store", cobra.FixedCompletions([]string{"auto", "keyring", "file", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runLogin(ctx context.Context, a *app, o *loginOptions) error {
-	if o.timeout <= 0 {
-		return usagef("--timeout must be positive")
+	if err := o.check(); err != nil {
+		return err
 	}
 	file, p, err := a.resolve(o.overrides)
 	if err != nil {
@@ -71,6 +116,14 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	var secret string
+	if o.secretStdin {
+		if secret, err = readSecret(a.deps.Stdin); err != nil {
+			return err
+		}
+	} else if o.saveSecret && a.deps.Getenv(config.EnvClientSecret) == "" {
+		return usagef("--save-secret keeps the secret given by %s or --client-secret-stdin, and neither is given", config.EnvClientSecret)
+	}
 	st, err := a.openStore(ctx, p)
 	if err != nil {
 		return err
@@ -79,7 +132,16 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(o.overrides.Scopes) == 0 && slices.Contains(client.Metadata.ScopesSupported, "offline_access") && !slices.Contains(client.Scopes, "offline_access") {
+	if secret != "" {
+		client.ClientSecret = secret
+	}
+	if o.clientCreds && client.ClientSecret == "" {
+		return usagef("--client-credentials needs the application's client secret: set %s, or pipe it to --client-secret-stdin", config.EnvClientSecret)
+	}
+	if o.device && client.Metadata.DeviceAuthorizationEndpoint == "" {
+		return errors.New("the domain's discovery document names no device authorization endpoint, so --device cannot be used; --paste signs in without a browser on this machine")
+	}
+	if !o.clientCreds && len(o.overrides.Scopes) == 0 && slices.Contains(client.Metadata.ScopesSupported, "offline_access") && !slices.Contains(client.Scopes, "offline_access") {
 		client.Scopes = append(client.Scopes, "offline_access")
 	}
 	dir, err := a.stateDir()
@@ -88,25 +150,24 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	}
 	// One sign-in per profile at a time: a second login waits here rather
 	// than failing on a port the first one holds.
-	unlock, err := store.Lock(ctx, dir, p.Name)
+	unlock, err := lockProfile(ctx, dir, p.Name, a.deps.Stderr)
 	if err != nil {
 		return fmt.Errorf("wait for another sign-in of profile %q: %w", p.Name, err)
 	}
 	defer unlock()
 
-	res, err := client.Login(ctx, auth.LoginOptions{
-		RedirectURL: p.RedirectURL,
-		Ports:       p.RedirectPorts,
-		OpenBrowser: a.browserOpener(o.noBrowser, o.browserCommand),
-		Stderr:      a.deps.Stderr,
-		Timeout:     o.timeout,
-	})
+	tok, err := a.signIn(ctx, client, file, p, o)
 	if err != nil {
-		return loginError(err)
+		return loginError(err, file, p, o.overrides)
 	}
-	tok := session.FromResult(res, domain, p.ClientID, "authorization_code")
+	tok.Domain, tok.ClientID = domain, p.ClientID
 	if err := st.Save(ctx, p.Name, tok); err != nil {
 		return fmt.Errorf("signed in, but could not keep the tokens: %w", err)
+	}
+	if o.saveSecret {
+		if err := a.saveClientSecret(ctx, p.Name, domain, p.ClientID, client.ClientSecret); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not keep the client secret in the keyring (%v); set %s for later commands instead\n", err, config.EnvClientSecret)
+		}
 	}
 	if err := saveProfile(file, p, o.overrides); err != nil {
 		fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not save profile %q: %v\n", p.Name, err)
@@ -120,30 +181,290 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	return nil
 }
 
-// loginError adds what to do next to the errors a sign-in ends with.
-func loginError(err error) error {
+// check refuses flag combinations that cannot work together.
+func (o *loginOptions) check() error {
+	if o.timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	var modes []string
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{{o.paste, "--paste"}, {o.device, "--device"}, {o.clientCreds, "--client-credentials"}} {
+		if m.on {
+			modes = append(modes, m.name)
+		}
+	}
+	if len(modes) > 1 {
+		return usagef("%s are different ways to sign in: pick one", strings.Join(modes, " and "))
+	}
+	if o.paste && o.secretStdin {
+		return usagef("--paste and --client-secret-stdin both read stdin: set %s for the secret instead", config.EnvClientSecret)
+	}
+	return nil
+}
+
+// signIn runs the grant the options ask for and returns the token to keep.
+func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File, p *config.Resolved, o *loginOptions) (*store.Token, error) {
+	if o.clientCreds {
+		scopes := clientCredentialsScopes(file, p, o.overrides)
+		res, err := client.ClientCredentials(ctx, scopes...)
+		if err != nil {
+			return nil, err
+		}
+		tok := session.FromResult(res, "", "", session.GrantClientCredentials)
+		if tok.Scope == "" {
+			// Renewal asks for the same scopes again; keep them.
+			tok.Scope = strings.Join(scopes, " ")
+		}
+		return tok, nil
+	}
+	plan := a.planBrowser(o)
+	if o.device {
+		timeout := time.Duration(0)
+		if o.timeoutSet {
+			timeout = o.timeout
+		}
+		res, err := client.DeviceLogin(ctx, auth.DeviceOptions{Stderr: a.deps.Stderr, OpenBrowser: plan.open, Timeout: timeout})
+		if err != nil {
+			return nil, err
+		}
+		return session.FromResult(res, "", "", grantDeviceCode), nil
+	}
+	opts := auth.LoginOptions{
+		RedirectURL:    p.RedirectURL,
+		Ports:          p.RedirectPorts,
+		OpenBrowser:    plan.open,
+		Stderr:         a.deps.Stderr,
+		Timeout:        o.timeout,
+		SSHDestination: plan.ssh,
+		CheckRequest:   true,
+	}
+	if o.paste {
+		opts.Paste = a.deps.Stdin
+		opts.SSHDestination = ""
+	}
+	res, err := client.Login(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return session.FromResult(res, "", "", grantAuthorizationCode), nil
+}
+
+// browserPlan is how a sign-in reaches the person's browser.
+type browserPlan struct {
+	open func(string) error // nil: only print the URL
+	ssh  string             // over SSH with no browser here: the destination for the ssh -L line
+}
+
+// planBrowser decides whether to start a browser, and says in one line why
+// not when the machine has none to start.
+func (a *app) planBrowser(o *loginOptions) browserPlan {
+	if o.noBrowser {
+		return browserPlan{ssh: a.sshDestination()}
+	}
+	if a.deps.OpenBrowser != nil && o.browserCommand == "" {
+		return browserPlan{open: a.deps.OpenBrowser}
+	}
+	op := a.opener(o.browserCommand)
+	if reason := op.Reason(); reason != "" {
+		fmt.Fprintf(a.deps.Stderr, "Not opening a browser: %s.\n", reason)
+		if !o.paste && !o.device {
+			fmt.Fprintln(a.deps.Stderr, "(--paste and --device sign in with a browser on another machine.)")
+		}
+		return browserPlan{ssh: a.sshDestination()}
+	}
+	return browserPlan{open: op.Open}
+}
+
+// opener is the platform's browser launcher, seen through the deps.
+func (a *app) opener(command string) *browser.Opener {
+	env := browser.HostEnv()
+	env.Getenv = a.deps.Getenv
+	return &browser.Opener{Command: command, Stderr: a.deps.Stderr, Env: env}
+}
+
+// sshDestination is how the person reaches this machine over SSH, or "".
+func (a *app) sshDestination() string {
+	env := browser.HostEnv()
+	env.Getenv = a.deps.Getenv
+	if s, ok := env.SSH(); ok {
+		return s.Destination()
+	}
+	return ""
+}
+
+// lockProfile takes the profile's lock, saying so on stderr when another
+// sign-in holds it, so that a waiting login does not look hung.
+func lockProfile(ctx context.Context, dir, profile string, stderr io.Writer) (func() error, error) {
+	waiting := make(chan struct{})
+	said := make(chan struct{})
+	go func() {
+		defer close(said)
+		t := time.NewTimer(lockNotice)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			fmt.Fprintf(stderr, "Another idcsctl is signing in to profile %q; waiting for it to finish (Ctrl-C to stop)...\n", profile)
+		case <-waiting:
+		}
+	}()
+	unlock, err := store.Lock(ctx, dir, profile)
+	close(waiting)
+	<-said
+	return unlock, err
+}
+
+// clientCredentialsScopes are the scopes of a token for the application
+// itself: those the person named (flag or profile), else IDCS's
+// urn:opc:idm:__myscopes__. The sign-in defaults (openid, profile...) mean
+// nothing without a person, and IDCS refuses them for this grant.
+func clientCredentialsScopes(file *config.File, p *config.Resolved, o config.Overrides) []string {
+	if len(o.Scopes) > 0 {
+		return o.Scopes
+	}
+	if saved, ok := file.Profiles[p.Name]; ok && len(saved.Scopes) > 0 {
+		return saved.Scopes
+	}
+	return []string{scopeMyScopes}
+}
+
+// readSecret reads the client secret from the first line of r. The secret
+// is never echoed, not even in an error.
+func readSecret(r io.Reader) (string, error) {
+	if r == nil {
+		return "", usagef("--client-secret-stdin: there is no stdin to read the secret from")
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the client secret from stdin: %w", err)
+	}
+	secret := strings.TrimSpace(line)
+	if secret == "" {
+		return "", usagef("--client-secret-stdin: stdin holds no secret (pipe it in: printf %%s \"$SECRET\" | idcsctl login --client-secret-stdin ...)")
+	}
+	return secret, nil
+}
+
+// secretService is the keyring service of client secrets, apart from the
+// tokens' so that neither can be mistaken for the other.
+const secretService = "idcsctl-client-secret"
+
+// secretStore keeps confidential applications' client secrets in the OS
+// keyring, never in a file. It is the token store's keyring backend (its
+// timeouts, D-Bus checks and error reasons) under its own service name and
+// folder: an entry's AccessToken is the secret, its Domain and ClientID
+// name the application it belongs to. Its folder lists the profiles that
+// have a secret, so a public client's commands never touch the keyring.
+func (a *app) secretStore() (store.Store, error) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.NewKeyring(store.Options{Dir: filepath.Join(dir, "client-secrets"), Service: secretService, Keyring: a.deps.Keyring}), nil
+}
+
+// saveClientSecret keeps the secret of the profile's application.
+func (a *app) saveClientSecret(ctx context.Context, profile, domain, clientID, secret string) error {
+	st, err := a.secretStore()
+	if err != nil {
+		return err
+	}
+	return st.Save(ctx, profile, &store.Token{AccessToken: secret, Domain: domain, ClientID: clientID})
+}
+
+// clientSecret is the profile's client secret: IDCSCTL_CLIENT_SECRET, else
+// the one saved in the keyring for the profile's own domain and client, else
+// "" (a public client). A secret saved for another application is never
+// sent.
+func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, error) {
+	if s := a.deps.Getenv(config.EnvClientSecret); s != "" {
+		return s, nil
+	}
+	st, err := a.secretStore()
+	if err != nil {
+		return "", err
+	}
+	saved, err := st.Profiles(ctx)
+	if err != nil || !slices.Contains(saved, p.Name) {
+		return "", nil
+	}
+	t, err := st.Load(ctx, p.Name)
 	switch {
-	case isErr(err, auth.ErrTimeout):
-		return fmt.Errorf("%w: no sign-in arrived in time; run `idcsctl login` again (or raise --timeout)", err)
-	case isErr(err, auth.ErrCancelled):
-		return fmt.Errorf("%w: sign-in cancelled", err)
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read the client secret of profile %q from the keyring: %w (or set %s)", p.Name, err, config.EnvClientSecret)
+	}
+	domain, derr := auth.CheckDomainURL(p.Domain)
+	if derr != nil || t.Domain != domain.String() || t.ClientID != p.ClientID {
+		return "", nil
+	}
+	return t.AccessToken, nil
+}
+
+// loginError adds what to do next to the errors a sign-in ends with.
+func loginError(err error, file *config.File, p *config.Resolved, o config.Overrides) error {
+	var (
+		ports   *auth.PortsInUseError
+		refused *auth.AuthorizeRequestError
+	)
+	switch {
+	case errors.Is(err, auth.ErrTimeout):
+		return fmt.Errorf("%w: no sign-in arrived in time; the callback server has stopped. Run `idcsctl login` again (or raise --timeout)", err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w (interrupted); the callback server has stopped and nothing was stored", auth.ErrCancelled)
+	case errors.Is(err, auth.ErrCancelled):
+		return fmt.Errorf("%w; nothing was stored", err)
+	case errors.As(err, &ports):
+		return portsError(ports, file, p, o)
+	case errors.As(err, &refused):
+		return fmt.Errorf("sign-in failed: %w. The redirect URIs idcsctl uses are %s (%s)",
+			err, strings.Join(redirectURIs(p), ", "), portSetting(file, p, o))
 	}
 	return fmt.Errorf("sign-in failed: %w", err)
 }
 
-// browserOpener picks how the sign-in page is opened: the injected one
-// (demo, tests), none, or the platform's browser.
-func (a *app) browserOpener(noBrowser bool, command string) func(string) error {
-	if noBrowser {
-		return nil
+// portsError says which ports were tried, where that list comes from, and
+// what to do; it keeps the *auth.PortsInUseError for errors.As.
+func portsError(e *auth.PortsInUseError, file *config.File, p *config.Resolved, o config.Overrides) error {
+	ports := make([]string, len(e.Ports))
+	for i, port := range e.Ports {
+		ports[i] = strconv.Itoa(port)
 	}
-	if a.deps.OpenBrowser != nil && command == "" {
-		return a.deps.OpenBrowser
+	return fmt.Errorf("every callback port is in use on %s: %s (%s). Stop the program that holds one, or pass --port N with a free port whose redirect URI http://127.0.0.1:N/callback is registered in the IDCS application: %w",
+		e.Host, strings.Join(ports, ", "), portSetting(file, p, o), e)
+}
+
+// portSetting names where the profile's redirect comes from, so the person
+// knows what to change.
+func portSetting(file *config.File, p *config.Resolved, o config.Overrides) string {
+	saved := file.Profiles[p.Name]
+	where := fmt.Sprintf("of profile %q in %s", p.Name, file.Path())
+	switch {
+	case o.RedirectURL != "":
+		return "from --redirect-url"
+	case p.RedirectURL != "":
+		return "from redirect_url " + where
+	case len(o.Ports) > 0:
+		return "from --port"
+	case saved != nil && len(saved.RedirectPorts) > 0:
+		return "from redirect_ports " + where
 	}
-	env := browser.HostEnv()
-	env.Getenv = a.deps.Getenv
-	op := &browser.Opener{Command: command, Stderr: a.deps.Stderr, Env: env}
-	return op.Open
+	return "the default ports; set others with --port or redirect_ports in the profile"
+}
+
+// redirectURIs are the redirect URIs the profile's sign-ins use, which must
+// be registered in the IDCS application.
+func redirectURIs(p *config.Resolved) []string {
+	if p.RedirectURL != "" {
+		return []string{p.RedirectURL}
+	}
+	out := make([]string, len(p.RedirectPorts))
+	for i, port := range p.RedirectPorts {
+		out[i] = fmt.Sprintf("http://127.0.0.1:%d/callback", port)
+	}
+	return out
 }
 
 // saveProfile writes the profile to the config file when the login used

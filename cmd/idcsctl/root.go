@@ -119,6 +119,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		newWhoamiCmd(a),
 		newFetchCmd(a),
 		newStatusCmd(a),
+		newDoctorCmd(a),
 		newDemoCmd(a),
 		newVersionCmd(a),
 	)

@@ -1,0 +1,507 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// doctorTimeout bounds the network checks, so a hung domain is reported
+// rather than waited for.
+const doctorTimeout = 15 * time.Second
+
+// Check outcomes; the JSON output uses them as they are.
+const (
+	checkOK   = "ok"
+	checkWarn = "warn"
+	checkFail = "fail"
+)
+
+type doctorOptions struct {
+	overrides config.Overrides
+}
+
+func newDoctorCmd(a *app) *cobra.Command {
+	o := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check what sign-in needs here and say how to fix what is wrong",
+		Long: `Check, for the profile, everything a sign-in depends on: the config file and
+profile, whether the domain's discovery document can be read (network, proxy,
+CA), the redirect URIs to register in the IDCS application and whether their
+ports are free, the OS keyring (D-Bus, Secret Service, locked), the stored
+tokens, the client secret, and whether a browser can open here (display, WSL,
+SSH). Each check is OK, WARN or FAIL, with a fix.
+
+Exits 1 when any check fails.`,
+		Example: `  idcsctl doctor
+  idcsctl doctor -p work -o json
+  idcsctl doctor --domain https://idcs-1234.identity.oraclecloud.com --client-id 0a1b2c...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDoctor(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.overrides.Domain, "domain", "", "identity domain URL to check instead of the profile's (env IDCSCTL_DOMAIN)")
+	f.StringVar(&o.overrides.ClientID, "client-id", "", "client id to check instead of the profile's (env IDCSCTL_CLIENT_ID)")
+	f.IntSliceVar(&o.overrides.Ports, "port", nil, "loopback port(s) to check instead of the profile's")
+	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "redirect URI to check instead of the profile's")
+	f.StringVar(&o.overrides.TokenStore, "token-store", "", "token store to check instead of the profile's (env IDCSCTL_TOKEN_STORE)")
+	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust instead of the profile's")
+	return cmd
+}
+
+// check is one line of the report; field names are a documented contract.
+type check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// doctorReport is doctor's -o json document.
+type doctorReport struct {
+	OK           bool     `json:"ok"`
+	Profile      string   `json:"profile,omitempty"`
+	Config       string   `json:"config,omitempty"`
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	Checks       []check  `json:"checks"`
+}
+
+func (r *doctorReport) add(name, status, detail, fix string) {
+	r.Checks = append(r.Checks, check{Name: name, Status: status, Detail: detail, Fix: fix})
+}
+
+func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
+	r := &doctorReport{}
+	if p := a.doctorProfile(r, o); p != nil {
+		r.Profile = p.Name
+		if domain, ok := a.checkProfile(r, p); ok {
+			a.checkDiscovery(ctx, r, p, domain)
+		}
+		a.checkRedirect(r, p)
+		a.checkKeyring(ctx, r, p)
+		a.checkTokens(ctx, r, p)
+		a.checkSecret(ctx, r, p)
+		a.checkCA(r, p)
+	}
+	a.checkBrowser(r)
+	a.checkProxy(r)
+
+	failed, warned := 0, 0
+	for _, c := range r.Checks {
+		switch c.Status {
+		case checkFail:
+			failed++
+		case checkWarn:
+			warned++
+		}
+	}
+	r.OK = failed == 0
+	if a.global.output == "json" {
+		if err := writeJSON(a.deps.Stdout, r); err != nil {
+			return err
+		}
+	} else if err := r.writeText(a.deps.Stdout, failed, warned); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d checks failed", errSilent, failed)
+	}
+	return nil
+}
+
+// writeText prints the report as a table with the fixes under the checks.
+func (r *doctorReport) writeText(w io.Writer, failed, warned int) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range r.Checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
+		if c.Fix != "" {
+			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.RedirectURIs) > 0 {
+		fmt.Fprintln(w, "\nRedirect URIs to register in the IDCS application:")
+		for _, u := range r.RedirectURIs {
+			fmt.Fprintf(w, "  %s\n", u)
+		}
+	}
+	switch {
+	case failed > 0:
+		_, err := fmt.Fprintf(w, "\n%s failed, %s.\n", plural(failed, "check"), plural(warned, "warning"))
+		return err
+	case warned > 0:
+		_, err := fmt.Fprintf(w, "\nNo check failed; %s.\n", plural(warned, "warning"))
+		return err
+	}
+	_, err := fmt.Fprintln(w, "\nEverything a sign-in needs is in place.")
+	return err
+}
+
+// plural is "1 check", "2 checks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// doctorProfile loads the config and resolves the profile, or reports why
+// it cannot.
+func (a *app) doctorProfile(r *doctorReport, o *doctorOptions) *config.Resolved {
+	path, err := a.configPath()
+	if err != nil {
+		r.add("config", checkFail, err.Error(), "set IDCSCTL_CONFIG or --config to a file path")
+		return nil
+	}
+	r.Config = path
+	f, err := config.Load(path)
+	if err != nil {
+		r.add("config", checkFail, err.Error(), "correct the file at the line named, or move it away and sign in again")
+		return nil
+	}
+	detail := fmt.Sprintf("%s (%d profiles)", path, len(f.Profiles))
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		detail = path + " does not exist yet; the first login with --domain and --client-id writes it"
+	}
+	r.add("config", checkOK, detail, "")
+	ov := o.overrides
+	ov.Profile = a.global.profile
+	p, err := f.Resolve(a.deps.Getenv, ov)
+	if err != nil {
+		r.add("profile", checkFail, err.Error(), "correct the profile in the config file")
+		return nil
+	}
+	return p
+}
+
+// checkProfile reports whether the profile names a domain and a client.
+func (a *app) checkProfile(r *doctorReport, p *config.Resolved) (string, bool) {
+	domain, err := requireDomain(p)
+	if err != nil {
+		fix := "pass --domain https://idcs-<id>.identity.oraclecloud.com and --client-id ID, or sign in once with them"
+		if p.Domain != "" && p.ClientID != "" {
+			fix = "use the domain URL of the identity domain, https://idcs-<id>.identity.oraclecloud.com"
+		}
+		r.add("profile", checkFail, err.Error(), fix)
+		return "", false
+	}
+	src := "from the config file"
+	if !p.InFile {
+		src = "not saved yet"
+	}
+	r.add("profile", checkOK, fmt.Sprintf("%q: %s, client %s (%s)", p.Name, domain, p.ClientID, src), "")
+	return domain, true
+}
+
+// checkDiscovery reads the discovery document afresh, never from the cache,
+// since the point is whether the domain answers now.
+func (a *app) checkDiscovery(ctx context.Context, r *doctorReport, p *config.Resolved, domain string) {
+	hc, err := a.httpClient(p)
+	if err != nil {
+		r.add("discovery", checkFail, err.Error(), "correct --ca-file or ca_file in the profile")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, doctorTimeout)
+	defer cancel()
+	md, err := (&auth.Discoverer{HTTP: hc, Now: a.deps.Now}).Discover(ctx, domain)
+	if err != nil {
+		r.add("discovery", checkFail, fmt.Sprintf("cannot read %s/.well-known/openid-configuration: %v", domain, err), networkFix(err))
+		return
+	}
+	detail := "reachable; issuer " + md.Issuer
+	if md.DeviceAuthorizationEndpoint != "" {
+		detail += "; offers device code sign-in (--device)"
+	}
+	r.add("discovery", checkOK, detail, "")
+}
+
+// networkFix says what to do about a failed request, by its cause.
+func networkFix(err error) string {
+	var (
+		untrusted *untrustedCAError
+		dnsErr    *net.DNSError
+		opErr     *net.OpError
+	)
+	switch {
+	case errors.As(err, &untrusted):
+		return "add your CA with --ca-file FILE (or ca_file in the profile): a proxy or private CA signs this server's certificate"
+	case errors.As(err, &dnsErr):
+		return "check the domain URL: its host name does not resolve (behind a proxy, set HTTPS_PROXY)"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &opErr):
+		return "check the domain URL and that this machine can reach it; behind a proxy, set HTTPS_PROXY (and NO_PROXY for hosts it must not handle)"
+	}
+	return "check the domain URL: it is the identity domain's own URL, https://idcs-<id>.identity.oraclecloud.com"
+}
+
+// checkRedirect lists the redirect URIs to register and says whether their
+// ports are free now.
+func (a *app) checkRedirect(r *doctorReport, p *config.Resolved) {
+	r.RedirectURIs = redirectURIs(p)
+	host, ports, err := redirectPorts(p)
+	if err != nil {
+		r.add("redirect", checkFail, err.Error(), "use a redirect URI like http://127.0.0.1:8000/callback")
+		return
+	}
+	var busy []string
+	for _, port := range ports {
+		if port == 0 {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			busy = append(busy, strconv.Itoa(port))
+			continue
+		}
+		ln.Close()
+	}
+	detail := fmt.Sprintf("%d redirect URIs to register (listed below)", len(r.RedirectURIs))
+	switch {
+	case len(busy) == 0:
+		r.add("redirect", checkOK, detail+"; their ports are free", "")
+	case len(busy) < len(ports):
+		r.add("redirect", checkWarn, fmt.Sprintf("%s; port %s is in use now, so login will use the next one", detail, strings.Join(busy, ", ")),
+			"stop the program on that port, or leave it: the next port works if its redirect URI is registered")
+	default:
+		r.add("redirect", checkFail, fmt.Sprintf("%s; every port is in use now: %s", detail, strings.Join(busy, ", ")),
+			"stop the program that holds one, or pass --port N with a free port and register http://127.0.0.1:N/callback")
+	}
+}
+
+// redirectPorts is where login listens: the redirect URI's host and port,
+// or 127.0.0.1 and the profile's ports.
+func redirectPorts(p *config.Resolved) (string, []int, error) {
+	if p.RedirectURL == "" {
+		return "127.0.0.1", p.RedirectPorts, nil
+	}
+	u, err := url.Parse(p.RedirectURL)
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return "", nil, fmt.Errorf("the redirect URI %q is not http://HOST:PORT/PATH on a loopback host", p.RedirectURL)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return "", nil, fmt.Errorf("the redirect URI %q has no valid port", p.RedirectURL)
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		host = "127.0.0.1"
+	}
+	return host, []int{port}, nil
+}
+
+// checkKeyring asks the OS keyring for the profile's entry: an answer,
+// found or not, means it works; an *store.UnavailableError says why not.
+// How bad that is depends on whether the profile keeps its tokens there.
+func (a *app) checkKeyring(ctx context.Context, r *doctorReport, p *config.Resolved) {
+	dir, err := a.stateDir()
+	if err != nil {
+		r.add("keyring", checkFail, err.Error(), "set IDCSCTL_CONFIG to a file path")
+		return
+	}
+	kind, _ := store.ParseKind(p.TokenStore)
+	kr := store.NewKeyring(store.Options{Dir: dir, Keyring: a.deps.Keyring})
+	_, err = kr.Load(ctx, p.Name)
+	var (
+		u       *store.UnavailableError
+		corrupt *store.CorruptError
+	)
+	switch {
+	case err == nil:
+		r.add("keyring", checkOK, fmt.Sprintf("the OS keyring answers and holds the tokens of profile %q", p.Name), "")
+	case errors.Is(err, store.ErrNotFound):
+		r.add("keyring", checkOK, "the OS keyring answers", "")
+	case errors.As(err, &corrupt):
+		r.add("keyring", checkWarn, err.Error(), fmt.Sprintf("run `idcsctl logout -p %s`, then sign in again", p.Name))
+	case errors.As(err, &u):
+		switch kind {
+		case store.KindKeyring:
+			r.add("keyring", checkFail, "unavailable: "+u.Reason+"; the profile keeps its tokens there", u.Fix)
+		case store.KindAuto:
+			r.add("keyring", checkWarn, "unavailable: "+u.Reason+"; tokens go to a private file instead", u.Fix)
+		default:
+			r.add("keyring", checkOK, fmt.Sprintf("not used (token store %s); it would not answer: %s", kind, u.Reason), "")
+		}
+	default:
+		r.add("keyring", checkFail, err.Error(), "use --token-store file")
+	}
+}
+
+// checkTokens says whether the profile is signed in, without the network.
+func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolved) {
+	kind, err := store.ParseKind(p.TokenStore)
+	if err != nil {
+		r.add("tokens", checkFail, err.Error(), "set token_store to auto, keyring, file or none")
+		return
+	}
+	dir, err := a.stateDir()
+	if err != nil {
+		r.add("tokens", checkFail, err.Error(), "")
+		return
+	}
+	st, err := store.Open(ctx, kind, store.Options{Dir: dir, Keyring: a.deps.Keyring})
+	if err != nil {
+		r.add("tokens", checkFail, err.Error(), "use --token-store file")
+		return
+	}
+	t, err := st.Load(ctx, p.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r.add("tokens", checkWarn, fmt.Sprintf("profile %q is not signed in (store %s)", p.Name, st.Name()), loginCommand(p.Name))
+	case err != nil:
+		r.add("tokens", checkFail, err.Error(), loginCommand(p.Name))
+	default:
+		sum := summarize(p, st.Name(), t)
+		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
+		if !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry) {
+			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
+			if t.RefreshToken == "" && t.Grant != "client_credentials" {
+				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginCommand(p.Name))
+				return
+			}
+			detail += " and will be renewed on next use"
+		}
+		r.add("tokens", checkOK, detail, "")
+	}
+}
+
+func loginCommand(profile string) string {
+	if profile == config.DefaultProfile {
+		return "run `idcsctl login`"
+	}
+	return "run `idcsctl login -p " + profile + "`"
+}
+
+// checkSecret says where a confidential application's secret comes from,
+// without reading it.
+func (a *app) checkSecret(ctx context.Context, r *doctorReport, p *config.Resolved) {
+	if a.deps.Getenv(config.EnvClientSecret) != "" {
+		r.add("client secret", checkOK, "from "+config.EnvClientSecret, "")
+		return
+	}
+	st, err := a.secretStore()
+	if err == nil {
+		if saved, _ := st.Profiles(ctx); slices.Contains(saved, p.Name) {
+			r.add("client secret", checkOK, "saved in the OS keyring", "")
+			return
+		}
+	}
+	r.add("client secret", checkOK, "none: a public application (a confidential one needs "+config.EnvClientSecret+" or login --client-secret-stdin --save-secret)", "")
+}
+
+// checkCA reports the extra CA of the profile.
+func (a *app) checkCA(r *doctorReport, p *config.Resolved) {
+	if p.CAFile == "" {
+		r.add("ca", checkOK, "the system's trusted CAs (no ca_file)", "")
+		return
+	}
+	data, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		r.add("ca", checkFail, fmt.Sprintf("cannot read ca_file %s: %v", p.CAFile, err), "correct --ca-file or ca_file in the profile")
+		return
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		r.add("ca", checkFail, fmt.Sprintf("ca_file %s holds no PEM certificate", p.CAFile), "export the CA as PEM (-----BEGIN CERTIFICATE-----)")
+		return
+	}
+	r.add("ca", checkOK, fmt.Sprintf("the system's trusted CAs and %s", p.CAFile), "")
+}
+
+// checkBrowser says what login will do to show the sign-in page here.
+func (a *app) checkBrowser(r *doctorReport) {
+	op := a.opener("")
+	ssh := a.sshDestination()
+	launcher, err := op.Launcher()
+	switch {
+	case err != nil && ssh != "":
+		r.add("browser", checkWarn, "none will open: "+strings.TrimPrefix(err.Error(), "no browser to open: "),
+			fmt.Sprintf("login prints the URL and the line that forwards its port (ssh -L PORT:127.0.0.1:PORT %s); or sign in with login --paste or --device", ssh))
+	case err != nil:
+		r.add("browser", checkWarn, "none will open: "+strings.TrimPrefix(err.Error(), "no browser to open: "),
+			"login prints the URL to open by hand; or set BROWSER, or sign in with login --paste or --device")
+	case op.Env.IsWSL:
+		r.add("browser", checkOK, "WSL: opens the Windows browser with "+launcher, "")
+	case launcher == "":
+		r.add("browser", checkOK, "opens the system's default browser", "")
+	default:
+		r.add("browser", checkOK, "opens with "+launcher, "")
+	}
+}
+
+// checkProxy reports the proxy variables and whether requests to the
+// profile's domain go through one. Proxy URLs may hold a password, so they
+// are shown redacted.
+func (a *app) checkProxy(r *doctorReport) {
+	var set []string
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"} {
+		if v := a.deps.Getenv(k); v != "" {
+			if u, err := url.Parse(v); err == nil && u.User != nil {
+				v = u.Redacted()
+			}
+			set = append(set, k+"="+v)
+		}
+	}
+	if len(set) == 0 {
+		r.add("proxy", checkOK, "no proxy variables: requests go direct", "")
+		return
+	}
+	r.add("proxy", checkOK, strings.Join(set, " "), "")
+}
+
+// trustHintTransport adds what to do to the error of a server whose
+// certificate this machine cannot trust, whichever command meets it.
+type trustHintTransport struct{ base http.RoundTripper }
+
+func (t trustHintTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, withTrustHint(err)
+	}
+	return resp, nil
+}
+
+// withTrustHint marks a TLS error caused by an unknown certificate
+// authority, typically a corporate proxy's or a private CA.
+func withTrustHint(err error) error {
+	var ua x509.UnknownAuthorityError
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &ua) || (errors.As(err, &cv) && errors.As(cv.Err, &ua)) {
+		return &untrustedCAError{err: err}
+	}
+	return err
+}
+
+// untrustedCAError is a TLS failure that --ca-file fixes.
+type untrustedCAError struct{ err error }
+
+func (e *untrustedCAError) Error() string {
+	return e.err.Error() + " (if a proxy or a private CA signs this server's certificate, add your CA with --ca-file FILE or ca_file in the profile)"
+}
+
+func (e *untrustedCAError) Unwrap() error { return e.err }
