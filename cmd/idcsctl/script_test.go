@@ -105,6 +105,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"exits":         cmdExits,
 			"blob":          cmdBlob,
 			"revoke-access": cmdRevokeAccess,
+			"hold-port":     cmdHoldPort,
 		},
 	}
 }
@@ -206,6 +207,8 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 //	wrong-state  first hit the callback with a forged state (expect 400), then sign in
 //	deny         come back with error=access_denied, as the Cancel button does
 //	away         do nothing: the person never signs in
+//	record       write the URL to the file $TESTBROWSER_RECORD and do nothing else
+//	fail         exit 1 at once, as a broken launcher does
 func testBrowserMain() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: testbrowser URL")
@@ -240,6 +243,10 @@ func testBrowser(raw, mode string) error {
 	switch mode {
 	case "away":
 		return nil
+	case "record":
+		return os.WriteFile(os.Getenv("TESTBROWSER_RECORD"), []byte(raw+"\n"), 0o600)
+	case "fail":
+		return errors.New("this browser fails on purpose")
 	case "deny":
 		code, err := callback(url.Values{"error": {"access_denied"}, "error_description": {"The user denied the request"}, "state": {state}})
 		if err != nil {
