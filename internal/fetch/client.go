@@ -169,11 +169,10 @@ func (c *Client) send(ctx context.Context, r *Request, token string) (*http.Resp
 	resp, err := hc.Do(req)
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
-		// The URL may be a redirect's Location, whose query can carry a
-		// code or a token meant for someone else.
-		if u, perr := url.Parse(uerr.URL); perr == nil {
-			uerr.URL = pathOnly(u)
-		}
+		// net/http names the URL of the failed hop, which may be a
+		// redirect's Location with a code or token in its query: name the
+		// URL that was asked for, without its query.
+		uerr.URL = pathOnly(r.URL)
 	}
 	return resp, err
 }
@@ -187,7 +186,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	for _, v := range via {
 		if v.URL.String() == req.URL.String() && v.Method == req.Method {
-			return fmt.Errorf("%w: redirect loop, %s leads back to itself", ErrRedirect, pathOnly(req.URL))
+			return fmt.Errorf("%w: %s redirects in a loop", ErrRedirect, pathOnly(req.URL))
 		}
 	}
 	left := !SameOrigin(req.URL, via[0].URL)

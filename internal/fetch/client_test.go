@@ -487,8 +487,8 @@ func TestDoRefusesRedirectLoopsAndLongChains(t *testing.T) {
 		path, wantMsg string
 		wantHops      int32
 	}{
-		{"/loop", "redirect loop", 2},
-		{"/pingpong", "redirect loop", 2},
+		{"/loop", "redirects in a loop", 2},
+		{"/pingpong", "redirects in a loop", 2},
 		{"/chain", "stopped after 10 redirects", 11},
 	}
 	for _, tt := range tests {

@@ -93,8 +93,8 @@ func (p *Policy) Allow(pattern string) error {
 
 // HostError says why a URL may not receive the token.
 type HostError struct {
-	// Host is the URL's host with its port, as an allowed-host entry
-	// that would allow it.
+	// Host is the URL's host, with its port unless it is the scheme's
+	// default: the allowed-host entry that would allow it.
 	Host string
 	// Insecure means the URL is plain http:// on a host that is not
 	// loopback, where anyone on the path could read the token.
@@ -144,9 +144,16 @@ func originOf(u *url.URL) origin {
 	return o
 }
 
-// entry is the origin written as an allowed-host entry.
+// entry is the origin written as the allowed-host entry that allows it:
+// the bare host on the scheme's default port.
 func (o origin) entry() string {
-	return net.JoinHostPort(o.host, strconv.Itoa(o.port))
+	switch {
+	case o.port != defaultPort(o.scheme):
+		return net.JoinHostPort(o.host, strconv.Itoa(o.port))
+	case strings.Contains(o.host, ":"):
+		return "[" + o.host + "]"
+	}
+	return o.host
 }
 
 func defaultPort(scheme string) int {
