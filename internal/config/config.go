@@ -79,27 +79,45 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "idcsctl", "config.toml"), nil
 }
 
-// typeError matches the TOML decoder's type errors, which are not
-// ParseErrors and carry the key only in their text.
-var typeError = regexp.MustCompile(`^toml: (?:line \d+ )?\(last key "([^"]+)"\): (.*)$`)
+// typeErrorPattern matches the TOML decoder's type errors, which are not
+// ParseErrors and carry the key only in their text. It is compiled only
+// when a config file fails to decode: compiling regular expressions at
+// start-up costs every command, the cached `idcsctl token` included.
+const typeErrorPattern = `^toml: (?:line \d+ )?\(last key "([^"]+)"\): (.*)$`
 
 func decodeError(path string, data []byte, err error) error {
-	if m := typeError.FindStringSubmatch(err.Error()); m != nil {
+	if m := regexp.MustCompile(typeErrorPattern).FindStringSubmatch(err.Error()); m != nil {
 		key := m[1][strings.LastIndex(m[1], ".")+1:]
 		return &Error{Path: path, Line: lineOf(data, key), Problem: fmt.Sprintf("%s: %s", m[1], m[2])}
 	}
 	return &Error{Path: path, Problem: strings.TrimPrefix(err.Error(), "toml: ")}
 }
 
-var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // CheckProfileName reports whether name can name a profile. Names become
 // file names and keyring keys, so they are kept to a safe alphabet.
 func CheckProfileName(name string) error {
-	if !profileName.MatchString(name) {
+	if !validProfileName(name) {
 		return fmt.Errorf("profile name %q is not valid: use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
 	return nil
+}
+
+// validProfileName is ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, written out
+// because every command checks a name and a regular expression would be
+// compiled at start-up for it.
+func validProfileName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Load reads the config file at path. A missing file is an empty config,
