@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,13 +14,21 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/session"
+	"github.com/idcsctl/idcsctl/internal/store"
 )
 
 // startResourceServers gives each script two plain resource servers, as
@@ -172,5 +184,285 @@ func cmdRevokeAccess(ts *testscript.TestScript, neg bool, args []string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		ts.Fatalf("revoke answered %d", resp.StatusCode)
+	}
+}
+
+func TestFetchCheckRefusesFlagsThatCannotWork(t *testing.T) {
+	tests := []struct {
+		name       string
+		o          fetchOptions
+		format     string
+		wantMethod string
+		wantErr    string
+	}{
+		{name: "GET by default", o: fetchOptions{}, wantMethod: "GET"},
+		{name: "POST with --data", o: fetchOptions{dataSet: true}, wantMethod: "POST"},
+		{name: "POST with --json", o: fetchOptions{jsonSet: true}, wantMethod: "POST"},
+		{name: "-X wins over the body's default", o: fetchOptions{method: "PUT", dataSet: true}, wantMethod: "PUT"},
+		{name: "-X is kept as given", o: fetchOptions{method: "PROPFIND"}, wantMethod: "PROPFIND"},
+		{name: "--paginate with GET", o: fetchOptions{paginate: true}, wantMethod: "GET"},
+		{name: "--jq compiles", o: fetchOptions{jq: ".Resources[] | .userName"}, wantMethod: "GET"},
+		{name: "both bodies", o: fetchOptions{dataSet: true, jsonSet: true}, wantErr: "--data and --json both give the body"},
+		{name: "negative retries", o: fetchOptions{retries: -1}, wantErr: "--retries must be from 0 to 10"},
+		{name: "too many retries", o: fetchOptions{retries: 11}, wantErr: "--retries must be from 0 to 10"},
+		{name: "negative timeout", o: fetchOptions{timeout: -time.Second}, wantErr: "--timeout must not be negative"},
+		{name: "headers are no JSON", o: fetchOptions{include: true}, format: "json", wantErr: "-i/--include writes headers"},
+		{name: "merged pages have no single head", o: fetchOptions{include: true, paginate: true}, wantErr: "no single status"},
+		{name: "paging a POST", o: fetchOptions{paginate: true, method: "POST"}, wantErr: "--paginate follows SCIM paging of GET"},
+		{name: "paging with a body", o: fetchOptions{paginate: true, dataSet: true, method: "GET"}, wantErr: "--paginate follows SCIM paging of GET"},
+		{name: "method with a space", o: fetchOptions{method: "GE T"}, wantErr: "-X/--method"},
+		{name: "jq syntax error", o: fetchOptions{jq: ".["}, wantErr: "--jq: "},
+		{name: "jq unknown function", o: fetchOptions{jq: "nosuchfunction"}, wantErr: "--jq: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.o
+			_, err := o.check(cmp.Or(tt.format, "text"))
+			if tt.wantErr != "" {
+				var uerr *usageError
+				if !errors.As(err, &uerr) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("check = %v, want a usage error saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || o.method != tt.wantMethod {
+				t.Errorf("check = %v, method %q; want nil, %q", err, o.method, tt.wantMethod)
+			}
+		})
+	}
+}
+
+func TestFetchHeadersStartFromDefaultsThatHReplaces(t *testing.T) {
+	tests := []struct {
+		name     string
+		o        fetchOptions
+		want     http.Header
+		wantHost string
+		wantErr  string
+	}{
+		{name: "defaults", want: http.Header{"User-Agent": {"idcsctl/" + version}, "Accept": {"*/*"}}},
+		{name: "form data", o: fetchOptions{dataSet: true},
+			want: http.Header{"User-Agent": {"idcsctl/" + version}, "Accept": {"*/*"}, "Content-Type": {"application/x-www-form-urlencoded"}}},
+		{name: "json", o: fetchOptions{jsonSet: true},
+			want: http.Header{"User-Agent": {"idcsctl/" + version}, "Accept": {"application/json"}, "Content-Type": {"application/json"}}},
+		{name: "-H replaces a default and repeats", o: fetchOptions{jsonSet: true, headers: []string{"content-type: application/scim+json", "X-A: 1", "x-a: 2"}},
+			want: http.Header{"User-Agent": {"idcsctl/" + version}, "Accept": {"application/json"}, "Content-Type": {"application/scim+json"}, "X-A": {"1", "2"}}},
+		{name: "Host names the virtual host", o: fetchOptions{headers: []string{"Host: api.internal"}},
+			want: http.Header{"User-Agent": {"idcsctl/" + version}, "Accept": {"*/*"}}, wantHost: "api.internal"},
+		{name: "Authorization is the token's", o: fetchOptions{headers: []string{"authorization: Bearer mine"}}, wantErr: "fetch sends the profile's token"},
+		{name: "malformed", o: fetchOptions{headers: []string{"X-A"}}, wantErr: "-H: header \"X-A\" is not"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, host, err := tt.o.header()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "mine") {
+					t.Fatalf("header = %v, want an error saying %q and not showing the value", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(h, tt.want) || host != tt.wantHost {
+				t.Errorf("header = %v, %q, %v; want %v, %q", h, host, err, tt.want, tt.wantHost)
+			}
+		})
+	}
+}
+
+// fetchApp is an app whose profile's domain is domain, signed in with a
+// token valid for an hour, over buffers.
+func fetchApp(t *testing.T, domain, extraConfig string, terminal bool) (*app, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	conf := fmt.Sprintf("[profiles.default]\ndomain = %q\nclient_id = \"c\"\ntoken_store = \"file\"\n%s", domain, extraConfig)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := &store.Token{AccessToken: "at-secret", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour), Domain: domain, ClientID: "c"}
+	if err := store.NewFile(dir).Save(context.Background(), "default", tok); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	d := &deps{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" },
+		Now: time.Now, StdoutIsTerminal: terminal}
+	return &app{deps: d, global: &globalOptions{configPath: cfg, output: "text"}}, &stdout, &stderr
+}
+
+func contentServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at-secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/json":
+			w.Header().Set("Content-Type", "application/scim+json;charset=UTF-8")
+			io.WriteString(w, `{"b":[1,2],"a":"x","n":12345678901234567890}`)
+		case "/ndjson":
+			io.WriteString(w, "{\"n\":1}\n{\"n\":2}\n")
+		case "/html":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<p>{not json}</p>")
+		case "/broken-json":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"a":`)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"detail":"no such thing"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestFetchRunWritesTheBodyForTerminalsAndPipes(t *testing.T) {
+	srv := contentServer(t)
+	tests := []struct {
+		name       string
+		o          fetchOptions
+		format     string
+		terminal   bool
+		wantStdout string
+		wantErr    string
+		wantCode   int
+	}{
+		{name: "pipe gets the bytes as they came", o: fetchOptions{target: "/json"},
+			wantStdout: `{"b":[1,2],"a":"x","n":12345678901234567890}`},
+		{name: "terminal gets JSON indented, keys and numbers as they came", o: fetchOptions{target: "/json"}, terminal: true,
+			wantStdout: "{\n  \"b\": [\n    1,\n    2\n  ],\n  \"a\": \"x\",\n  \"n\": 12345678901234567890\n}\n"},
+		{name: "terminal gets other types as they came", o: fetchOptions{target: "/html"}, terminal: true, wantStdout: "<p>{not json}</p>"},
+		{name: "terminal gets broken JSON as it came", o: fetchOptions{target: "/broken-json"}, terminal: true, wantStdout: `{"a":`},
+		{name: "jq strings are bare", o: fetchOptions{target: "/json", jq: ".a"}, wantStdout: "x\n"},
+		{name: "jq values are JSON, big numbers kept", o: fetchOptions{target: "/json", jq: "[.n, .b]"}, wantStdout: "[12345678901234567890,[1,2]]\n"},
+		{name: "jq values are indented on a terminal", o: fetchOptions{target: "/json", jq: ".b"}, terminal: true, wantStdout: "[\n  1,\n  2\n]\n"},
+		{name: "jq runs on every value of a stream", o: fetchOptions{target: "/ndjson", jq: ".n"}, wantStdout: "1\n2\n"},
+		{name: "jq empty writes nothing", o: fetchOptions{target: "/json", jq: "empty"}, wantStdout: ""},
+		{name: "jq on a body that is not JSON", o: fetchOptions{target: "/html", jq: "."}, wantErr: "--jq: the answer is not JSON", wantCode: exitError},
+		{name: "jq runtime error", o: fetchOptions{target: "/json", jq: ".a + 1"}, wantErr: "--jq: ", wantCode: exitError},
+		{name: "-o json accepts a +json type", o: fetchOptions{target: "/json"}, format: "json",
+			wantStdout: `{"b":[1,2],"a":"x","n":12345678901234567890}`},
+		{name: "-o json refuses HTML and writes nothing", o: fetchOptions{target: "/html"}, format: "json",
+			wantErr: "answered text/html, not JSON; leave out -o json", wantCode: exitError},
+		{name: "HEAD writes no body", o: fetchOptions{target: "/json", method: "HEAD"}, wantStdout: ""},
+		{name: "HEAD with -i writes the head", o: fetchOptions{target: "/json", method: "HEAD", include: true},
+			wantStdout: "HTTP/1.1 200 OK\r\nContent-Length: 44\r\nContent-Type: application/scim+json;charset=UTF-8\r\nDate: DATE\r\n\r\n"},
+		{name: "an error status writes the body and exits 5", o: fetchOptions{target: "/missing"}, terminal: true,
+			wantStdout: "{\n  \"detail\": \"no such thing\"\n}\n", wantErr: "GET " + srv.URL + "/missing: the server answered HTTP 404", wantCode: exitHTTPStatus},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, stdout, _ := fetchApp(t, srv.URL, "", tt.terminal)
+			a.global.output = cmp.Or(tt.format, "text")
+			o := tt.o
+			err := runFetch(context.Background(), a, &o)
+			got := regexp.MustCompile(`Date: [^\r]+`).ReplaceAllString(stdout.String(), "Date: DATE")
+			if got != tt.wantStdout {
+				t.Errorf("stdout = %q, want %q", got, tt.wantStdout)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("runFetch = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != tt.wantCode {
+				t.Fatalf("runFetch = %v (exit %d), want exit %d saying %q", err, exitCode(err), tt.wantCode, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "at-secret") {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+}
+
+func TestFetchOutputFileIsPrivateAndNeverIndented(t *testing.T) {
+	srv := contentServer(t)
+	a, stdout, _ := fetchApp(t, srv.URL, "", true)
+	out := filepath.Join(t.TempDir(), "me.json")
+	if err := os.WriteFile(out, []byte("old content that is longer than the new one, to be truncated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runFetch(context.Background(), a, &fetchOptions{target: "/json", outputFile: out}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"b":[1,2],"a":"x","n":12345678901234567890}` || stdout.Len() != 0 {
+		t.Errorf("file %q, stdout %q; want the bytes as they came in the file only", b, stdout)
+	}
+	if fi, err := os.Stat(out); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("output file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := runFetch(context.Background(), a, &fetchOptions{target: "/json", outputFile: filepath.Join(out, "no", "such")}); err == nil ||
+		!strings.Contains(err.Error(), "create the output file") {
+		t.Errorf("runFetch into a missing folder = %v", err)
+	}
+}
+
+func TestFetchAllowedHostsOfTheProfileAllowAHost(t *testing.T) {
+	domain := contentServer(t)
+	api := contentServer(t)
+	apiHost := strings.TrimPrefix(api.URL, "http://")
+	tests := []struct {
+		name, extra string
+		allow       []string
+		wantCode    int
+		wantErr     string
+	}{
+		{name: "not allowed", wantCode: exitUsage, wantErr: fmt.Sprintf("add %q to allowed_hosts of [profiles.default]", apiHost)},
+		{name: "allowed by the profile", extra: fmt.Sprintf("allowed_hosts = [%q]\n", apiHost)},
+		{name: "allowed by the flag", allow: []string{apiHost}},
+		{name: "another port is not allowed", extra: "allowed_hosts = [\"127.0.0.1:1\"]\n", wantCode: exitUsage, wantErr: "refusing to send the token"},
+		{name: "a bad entry in the profile is named", extra: "allowed_hosts = [\"https://x\"]\n", wantCode: exitUsage,
+			wantErr: `allowed_hosts of profile "default": allowed host "https://x": it is a URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, stdout, _ := fetchApp(t, domain.URL, tt.extra, false)
+			err := runFetch(context.Background(), a, &fetchOptions{target: api.URL + "/json", allowHosts: tt.allow})
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(stdout.String(), `"a":"x"`) {
+					t.Fatalf("runFetch = %v, stdout %q", err, stdout)
+				}
+				return
+			}
+			if exitCode(err) != tt.wantCode || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("runFetch = %v (exit %d), want exit %d saying %q", err, exitCode(err), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFetchOfAProfileNotSignedInNeedsASignIn(t *testing.T) {
+	srv := contentServer(t)
+	a, stdout, _ := fetchApp(t, srv.URL, "", false)
+	if err := store.NewFile(filepath.Dir(a.global.configPath)).Delete(context.Background(), "default"); err != nil {
+		t.Fatal(err)
+	}
+	err := runFetch(context.Background(), a, &fetchOptions{target: "/json"})
+	if !errors.Is(err, session.ErrLoginRequired) || stdout.Len() != 0 {
+		t.Errorf("runFetch = %v, stdout %q; want ErrLoginRequired and nothing written", err, stdout)
+	}
+}
+
+func TestWithHeaderTimeoutRaisesOnlyALowerWait(t *testing.T) {
+	base := &http.Transport{ResponseHeaderTimeout: 30 * time.Second}
+	if got := withHeaderTimeout(base, 2*time.Minute).(*http.Transport); got == base || got.ResponseHeaderTimeout != 2*time.Minute {
+		t.Errorf("a longer --timeout gave a header wait of %v", got.ResponseHeaderTimeout)
+	}
+	if got := withHeaderTimeout(base, time.Second); got != base {
+		t.Error("a shorter --timeout changed the transport; the context bounds the call already")
+	}
+	dbg := &debugTransport{base: base, w: io.Discard, now: time.Now}
+	got, ok := withHeaderTimeout(dbg, time.Hour).(*debugTransport)
+	if !ok || got.base.(*http.Transport).ResponseHeaderTimeout != time.Hour {
+		t.Error("the debug log was lost or its transport not raised")
+	}
+	if base.ResponseHeaderTimeout != 30*time.Second {
+		t.Error("the shared transport was changed")
 	}
 }
