@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -230,17 +231,32 @@ func extraString(tok *oauth2.Token, key string) string {
 	return s
 }
 
-// extraSeconds reads a number the provider may send as a JSON number or, in
-// a form-encoded answer, as a string.
+// maxExpiresIn caps the expires_in idcsctl believes, as x/oauth2 does: a
+// larger number would overflow into an expiry in the past.
+const maxExpiresIn = math.MaxInt32
+
+// extraSeconds reads a whole number of seconds the provider may send as a
+// JSON number, a JSON string, or a form value (which x/oauth2 hands over as
+// an int64), capped at maxExpiresIn.
 func extraSeconds(tok *oauth2.Token, key string) (int64, bool) {
+	var n int64
 	switch v := tok.Extra(key).(type) {
 	case float64:
-		return int64(v), true
+		// Clamp before converting: converting a float64 out of int64's
+		// range gives an unspecified value.
+		n = int64(max(min(v, maxExpiresIn), 0))
+	case int64:
+		n = v
 	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil
+		p, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		n = p
+	default:
+		return 0, false
 	}
-	return 0, false
+	return min(n, maxExpiresIn), true
 }
 
 // Refresh trades a refresh token for new tokens. The Result's RefreshToken is
