@@ -86,14 +86,25 @@ func (b *Body) CheckJSON() error {
 		return nil
 	}
 	dec := json.NewDecoder(rc)
-	values := 0
+	values, depth := 0, 0
 	for {
-		_, err := dec.Token()
+		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
+			// Token reports a body cut inside an object or array as a
+			// plain end of input: only the nesting depth tells.
+			if depth > 0 {
+				return errors.New("the --json body is not valid JSON: it ends inside an object or array")
+			}
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("the --json body is not valid JSON: %w", err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
 		}
 		values++
 	}

@@ -17,12 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
 )
 
@@ -99,7 +100,11 @@ func (c *Client) Do(ctx context.Context, r *Request) (*http.Response, error) {
 	}
 	refreshed := false
 	for retry := 0; ; {
-		resp, err := c.send(ctx, r, token)
+		req, err := c.newRequest(ctx, r, token)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(req, r.URL)
 		if err != nil {
 			if retry < c.Retries && idempotent(r.Method) && retryable(ctx, err) {
 				retry++
@@ -136,8 +141,8 @@ func (c *Client) Do(ctx context.Context, r *Request) (*http.Response, error) {
 	}
 }
 
-// send makes one attempt, redirects included.
-func (c *Client) send(ctx context.Context, r *Request, token string) (*http.Response, error) {
+// newRequest builds one attempt's request.
+func (c *Client) newRequest(ctx context.Context, r *Request, token string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("build the request: %w", err)
@@ -165,6 +170,12 @@ func (c *Client) send(ctx context.Context, r *Request, token string) (*http.Resp
 			return rc, err
 		}
 	}
+	return req, nil
+}
+
+// send makes one attempt, redirects included. asked is the URL that was
+// asked for, which errors name.
+func (c *Client) send(req *http.Request, asked *url.URL) (*http.Response, error) {
 	hc := http.Client{Transport: c.HTTP.Transport, Jar: c.HTTP.Jar, Timeout: c.HTTP.Timeout, CheckRedirect: checkRedirect}
 	resp, err := hc.Do(req)
 	var uerr *url.Error
@@ -172,7 +183,7 @@ func (c *Client) send(ctx context.Context, r *Request, token string) (*http.Resp
 		// net/http names the URL of the failed hop, which may be a
 		// redirect's Location with a code or token in its query: name the
 		// URL that was asked for, without its query.
-		uerr.URL = pathOnly(r.URL)
+		uerr.URL = pathOnly(asked)
 	}
 	return resp, err
 }
@@ -224,35 +235,39 @@ func retryStatus(code int) bool {
 	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
 }
 
-// retryable reports whether err is a failure to reach the server that may
-// pass: a refused or reset connection, a timeout, a temporary DNS failure.
-// A bad certificate, an unknown host, a refused redirect or the caller's
-// own cancellation will not pass by waiting.
+// retryable reports whether err, a failure to get an answer, may pass by
+// waiting: a refused, reset or dropped connection, a timeout, a temporary
+// DNS failure. A certificate the client refuses, a server that does not
+// speak TLS, an unknown host, a refused redirect, a body file that cannot
+// be read, or the caller's own cancellation will not.
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, ErrRedirect) {
 		return false
 	}
 	var (
 		certErr    *tls.CertificateVerificationError
+		recordErr  tls.RecordHeaderError
 		unknownCA  x509.UnknownAuthorityError
 		hostErr    x509.HostnameError
 		invalidErr x509.CertificateInvalidError
+		pathErr    *fs.PathError
 		dnsErr     *net.DNSError
-		opErr      *net.OpError
-		netErr     net.Error
 	)
 	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidErr):
+	case errors.As(err, &certErr), errors.As(err, &recordErr), errors.As(err, &unknownCA),
+		errors.As(err, &hostErr), errors.As(err, &invalidErr), errors.As(err, &pathErr):
 		return false
 	case errors.As(err, &dnsErr):
 		return dnsErr.IsTemporary || dnsErr.IsTimeout
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &opErr):
-		return true
-	case errors.As(err, &netErr):
-		return netErr.Timeout()
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http turns the tls.RecordHeaderError of a plain-HTTP
+		// server into this unexported error; only its text is left.
+		return false
 	}
-	return false
+	// net/http reports a dropped connection in many forms (io.EOF,
+	// ECONNRESET, "server closed idle connection", "connection broken"),
+	// not all of them exported: anything else is taken as transient.
+	return true
 }
 
 // retryAfter reads a 503's Retry-After. It returns -1 when there is none

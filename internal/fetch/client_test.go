@@ -264,18 +264,32 @@ func TestDoRetriesConnectionFailuresOfIdempotentRequests(t *testing.T) {
 	}
 }
 
-func TestDoDoesNotRetryARefusedCertificate(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
-	srv.StartTLS()
-	defer srv.Close()
-	c := newTestClient(t, "t")
-	_, err := c.Do(context.Background(), get(t, srv.URL))
-	if err == nil {
-		t.Fatal("a self-signed certificate was accepted")
+func TestDoDoesNotRetryWhatWaitingCannotCure(t *testing.T) {
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer plain.Close()
+	gone := filepath.Join(t.TempDir(), "gone")
+	tests := []struct {
+		name string
+		req  *Request
+	}{
+		{"a certificate the client does not trust", get(t, tlsSrv.URL)},
+		{"a server that does not speak TLS", get(t, strings.Replace(plain.URL, "http:", "https:", 1))},
+		{"a body file that is gone", &Request{Method: http.MethodPut, URL: mustURL(t, plain.URL), Body: &Body{path: gone}}},
 	}
-	if len(c.waits()) != 0 {
-		t.Errorf("a certificate error was retried %d times", len(c.waits()))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, "t")
+			if _, err := c.Do(context.Background(), tt.req); err == nil {
+				t.Fatal("Do succeeded")
+			}
+			if len(c.waits()) != 0 {
+				t.Errorf("retried %d times", len(c.waits()))
+			}
+		})
 	}
 }
 
