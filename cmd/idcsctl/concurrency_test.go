@@ -30,18 +30,20 @@ type cliEnv struct {
 	bin  string // the idcsctl program to run
 	dir  string // the state folder: config.toml, tokens/, *.lock
 	env  []string
-	srv  *emulator.Server
-	port int
+	emu  *emulator.Emulator
+	url  string // the domain URL: the emulator, and any extra routes
+	port int    // the loopback port of the sign-in redirect
 }
 
 // processTimeout bounds every idcsctl process a test starts.
 const processTimeout = 60 * time.Second
 
-// newCLIEnv starts an emulator and prepares an environment in which bin
-// keeps its tokens in the file store under a temporary folder. bin "" means
-// the test binary's own copy named idcsctl, which testscript.Main put on
-// PATH (see TestMain).
-func newCLIEnv(tb testing.TB, bin string) *cliEnv {
+// newCLIEnv starts an emulator on 127.0.0.1 and prepares an environment in
+// which bin keeps its tokens in the file store under a temporary folder.
+// bin "" means the test binary's own copy named idcsctl, which
+// testscript.Main put on PATH (see TestMain). extra routes, such as large
+// resources for fetch, are served beside the emulator's on the same host.
+func newCLIEnv(tb testing.TB, bin string, extra map[string]http.Handler) *cliEnv {
 	tb.Helper()
 	if bin == "" {
 		p, err := exec.LookPath("idcsctl")
@@ -50,13 +52,24 @@ func newCLIEnv(tb testing.TB, bin string) *cliEnv {
 		}
 		bin = p
 	}
-	srv, err := emulator.Start(emulator.Options{Signer: testKey()}, "")
+	emu, err := emulator.New(emulator.Options{Signer: testKey()})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/", emu)
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
 	tb.Cleanup(func() { srv.Close() })
 	port := loopbackPort(tb)
-	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", port)); err != nil {
+	if err := emu.AddRedirectURI(emulator.DemoPublicClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", port)); err != nil {
 		tb.Fatal(err)
 	}
 	root := tb.TempDir()
@@ -82,7 +95,7 @@ func newCLIEnv(tb testing.TB, bin string) *cliEnv {
 			env = append(env, kv)
 		}
 	}
-	return &cliEnv{tb: tb, bin: bin, dir: dir, env: env, srv: srv, port: port}
+	return &cliEnv{tb: tb, bin: bin, dir: dir, env: env, emu: emu, url: "http://" + ln.Addr().String(), port: port}
 }
 
 // command prepares one idcsctl process; extraEnv entries override the
@@ -111,7 +124,7 @@ func (c *cliEnv) run(args ...string) string {
 // login signs the default profile in through the stand-in browser.
 func (c *cliEnv) login() {
 	c.tb.Helper()
-	c.run("login", "--domain", c.srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", fmt.Sprint(c.port))
+	c.run("login", "--domain", c.url, "--client-id", emulator.DemoPublicClientID, "--port", fmt.Sprint(c.port))
 }
 
 // tokenFile is where the file store keeps the default profile's tokens.
@@ -142,7 +155,7 @@ func (c *cliEnv) accepted(accessToken string) bool {
 	c.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.srv.URL+"/oauth2/v1/userinfo", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+"/oauth2/v1/userinfo", nil)
 	if err != nil {
 		c.tb.Fatal(err)
 	}
@@ -160,9 +173,9 @@ func (c *cliEnv) accepted(accessToken string) bool {
 // tokens issued afterwards live an hour again, so one refresh is enough.
 func (c *cliEnv) expireAfterLogin() {
 	c.tb.Helper()
-	c.srv.SetAccessTokenTTL(30 * time.Second)
+	c.emu.SetAccessTokenTTL(30 * time.Second)
 	c.login()
-	c.srv.SetAccessTokenTTL(time.Hour)
+	c.emu.SetAccessTokenTTL(time.Hour)
 }
 
 // loopbackPort returns a loopback port that was free a moment ago.
@@ -212,8 +225,8 @@ func TestConcurrentTokensRefreshOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 20 processes")
 	}
-	c := newCLIEnv(t, "")
-	c.srv.SetRotateRefreshTokens(true)
+	c := newCLIEnv(t, "", nil)
+	c.emu.SetRotateRefreshTokens(true)
 	c.expireAfterLogin()
 	oldAccess, oldRefresh := c.stored()
 
@@ -228,7 +241,7 @@ func TestConcurrentTokensRefreshOnce(t *testing.T) {
 		}
 		printed[strings.TrimSpace(r.stdout)]++
 	}
-	if got := c.srv.Counts()["token:refresh_token"]; got != 1 {
+	if got := c.emu.Counts()["token:refresh_token"]; got != 1 {
 		t.Errorf("the emulator got %d refresh requests from %d concurrent processes, want exactly 1", got, n)
 	}
 	newAccess, newRefresh := c.stored()
@@ -248,17 +261,17 @@ func TestConcurrentTokensRefreshOnce(t *testing.T) {
 	// chain, so a refresh with the stored one succeeding proves it is the
 	// newest. A margin above the token's hour of life forces the refresh.
 	c.run("token", "--margin", "2h")
-	if got := c.srv.Counts()["token:refresh_token"]; got != 2 {
+	if got := c.emu.Counts()["token:refresh_token"]; got != 2 {
 		t.Errorf("refresh requests = %d after the forced refresh, want 2", got)
 	}
 }
 
 func TestTokenKilledMidRefreshLeavesAWorkingSession(t *testing.T) {
-	c := newCLIEnv(t, "")
-	c.srv.SetRotateRefreshTokens(true)
+	c := newCLIEnv(t, "", nil)
+	c.emu.SetRotateRefreshTokens(true)
 	c.expireAfterLogin()
-	before := c.srv.Counts()["/oauth2/v1/token"]
-	c.srv.InjectFailure("/oauth2/v1/token", emulator.Failure{Hang: true})
+	before := c.emu.Counts()["/oauth2/v1/token"]
+	c.emu.InjectFailure("/oauth2/v1/token", emulator.Failure{Hang: true})
 
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	defer cancel()
@@ -277,7 +290,7 @@ func TestTokenKilledMidRefreshLeavesAWorkingSession(t *testing.T) {
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for c.srv.Counts()["/oauth2/v1/token"] == before {
+	for c.emu.Counts()["/oauth2/v1/token"] == before {
 		select {
 		case err := <-exited:
 			t.Fatalf("token exited (%v) before its refresh request arrived\nstderr:\n%s", err, stderr.String())
@@ -301,7 +314,7 @@ func TestTokenKilledMidRefreshLeavesAWorkingSession(t *testing.T) {
 	if got != access || !c.accepted(got) {
 		t.Error("after the kill, token printed a token that is not the stored one or that the emulator rejects")
 	}
-	if n := c.srv.Counts()["token:refresh_token"]; n != 1 {
+	if n := c.emu.Counts()["token:refresh_token"]; n != 1 {
 		t.Errorf("refresh grants = %d, want 1 (the killed request never reached the grant)", n)
 	}
 }
