@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -290,7 +292,14 @@ func fetchApp(t *testing.T, domain, extraConfig string, terminal bool) (*app, *b
 
 func contentServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(contentHandler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// contentHandler serves answers of several types to the token at-secret.
+func contentHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer at-secret" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -312,9 +321,7 @@ func contentServer(t *testing.T) *httptest.Server {
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"detail":"no such thing"}`)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 func TestFetchRunWritesTheBodyForTerminalsAndPipes(t *testing.T) {
@@ -464,5 +471,28 @@ func TestWithHeaderTimeoutRaisesOnlyALowerWait(t *testing.T) {
 	}
 	if base.ResponseHeaderTimeout != 30*time.Second {
 		t.Error("the shared transport was changed")
+	}
+}
+
+func TestFetchTrustsTheCAFileAndNothingElse(t *testing.T) {
+	srv := httptest.NewUnstartedServer(contentHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	a, stdout, _ := fetchApp(t, srv.URL, "", false)
+	err := runFetch(context.Background(), a, &fetchOptions{target: "/json"})
+	if err == nil || exitCode(err) != exitError || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("runFetch without the CA = %v (exit %d), want a certificate error, exit 1", err, exitCode(err))
+	}
+
+	o := &fetchOptions{target: "/json"}
+	o.overrides.CAFile = ca
+	if err := runFetch(context.Background(), a, o); err != nil || !strings.Contains(stdout.String(), `"a":"x"`) {
+		t.Fatalf("runFetch with --ca-file = %v, stdout %q", err, stdout)
 	}
 }
