@@ -82,14 +82,16 @@ file with -O/--output-file FILE.`,
 			}
 			return nil
 		},
-		// fetch has an -O for the output file, so -o with a file name is
-		// a likely slip: say so instead of only refusing the format.
+		// curl users type -o FILE: say where the file name goes instead
+		// of only refusing the format, then run the root's checks.
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			switch a.global.output {
-			case "text", "json":
-				return nil
+			if f := a.global.output; f != "text" && f != "json" {
+				return usagef("-o/--output is the output format, text or json, not %q; to write the body to a file use -O/--output-file %s", f, f)
 			}
-			return usagef("-o/--output is the output format, text or json, not %q; to write the body to a file use -O/--output-file %s", a.global.output, a.global.output)
+			if root := cmd.Root(); root.PersistentPreRunE != nil {
+				return root.PersistentPreRunE(cmd, args)
+			}
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.target = args[0]
@@ -226,8 +228,8 @@ func planFetch(a *app, o *fetchOptions) (*fetchPlan, error) {
 	return &fetchPlan{req: req, jq: code, profile: p}, nil
 }
 
-// check refuses flag values and combinations that cannot work, and
-// compiles --jq, before anything is read or sent.
+// check refuses flag values and combinations that cannot work, fills in
+// the default method, and compiles --jq, before anything is read or sent.
 func (o *fetchOptions) check(format string) (*gojq.Code, error) {
 	switch {
 	case o.dataSet && o.jsonSet:
