@@ -318,11 +318,13 @@ func pastedQuery(line string) url.Values {
 const checkTimeout = 10 * time.Second
 
 // Patterns that pull the title and the first paragraph out of an error page,
-// only to show them; nothing here decides anything.
-var (
-	pageTitle     = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	pageParagraph = regexp.MustCompile(`(?is)<p[^>]*>(.*?)</p>`)
-	pageTag       = regexp.MustCompile(`(?s)<[^>]*>`)
+// only to show them; nothing here decides anything. They are compiled only
+// when a provider refuses a sign-in request: compiled at start-up, they
+// would cost every command, the cached `idcsctl token` included.
+const (
+	pageTitle     = `(?is)<title[^>]*>(.*?)</title>`
+	pageParagraph = `(?is)<p[^>]*>(.*?)</p>`
+	pageTag       = `(?s)<[^>]*>`
 )
 
 // checkAuthorizeRequest sends the authorization request as the browser
@@ -358,14 +360,14 @@ func (c *Client) checkAuthorizeRequest(ctx context.Context, authURL, redirectURI
 	}
 }
 
-// pageText is the text of the first match of re in an HTML page, without
-// tags or entities, on one line, made printable and short: the provider
-// controls it.
-func pageText(re *regexp.Regexp, page []byte) string {
-	m := re.FindSubmatch(page)
+// pageText is the text of the first match of pattern in an HTML page,
+// without tags or entities, on one line, made printable and short: the
+// provider controls it.
+func pageText(pattern string, page []byte) string {
+	m := regexp.MustCompile(pattern).FindSubmatch(page)
 	if m == nil {
 		return ""
 	}
-	s := html.UnescapeString(pageTag.ReplaceAllString(string(m[1]), " "))
+	s := html.UnescapeString(regexp.MustCompile(pageTag).ReplaceAllString(string(m[1]), " "))
 	return printable(strings.Join(strings.Fields(s), " "), 200)
 }

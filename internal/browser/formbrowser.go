@@ -311,17 +311,19 @@ func (f *form) submission(ctx context.Context, base *url.URL, username, password
 // HTML is read with encoding/xml in its documented HTML mode (not strict,
 // HTML auto-closing and entities), which is enough for server-rendered
 // forms. Its two gaps are patched first: raw-text elements (script, style)
-// are dropped, and a '<' that starts no tag is escaped.
-var (
-	rawTextElement = regexp.MustCompile(`(?is)<(?:script|style)\b[^>]*>.*?</(?:script|style)\s*>`)
-	strayLessThan  = regexp.MustCompile(`<([^A-Za-z/!?]|$)`)
+// are dropped, and a '<' that starts no tag is escaped. The patterns are
+// compiled per page rather than at start-up, where every idcsctl command
+// would pay for them.
+const (
+	rawTextElement = `(?is)<(?:script|style)\b[^>]*>.*?</(?:script|style)\s*>`
+	strayLessThan  = `<([^A-Za-z/!?]|$)`
 )
 
 // parseHTML fills the page's title, first alert text and forms. A page the
 // decoder cannot finish keeps what was read up to the problem.
 func parseHTML(body []byte, pg *page) {
-	body = rawTextElement.ReplaceAll(body, nil)
-	body = strayLessThan.ReplaceAll(body, []byte("&lt;$1"))
+	body = regexp.MustCompile(rawTextElement).ReplaceAll(body, nil)
+	body = regexp.MustCompile(strayLessThan).ReplaceAll(body, []byte("&lt;$1"))
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = false
 	d.AutoClose = xml.HTMLAutoClose
