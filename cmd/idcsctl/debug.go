@@ -5,8 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // debugTransport logs each request's method, redacted URL, status and
@@ -30,7 +32,7 @@ func (t *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	fmt.Fprintf(t.w, "debug: %s %s -> %d %s (%s, %s)\n", req.Method, redactURL(req.URL), resp.StatusCode,
-		http.StatusText(resp.StatusCode), resp.Header.Get("Content-Type"), took)
+		http.StatusText(resp.StatusCode), printableText(resp.Header.Get("Content-Type"), 100), took)
 	return resp, nil
 }
 
@@ -46,11 +48,28 @@ func publicParam(name string) bool {
 	return false
 }
 
+// printableText keeps a server's text from reaching the terminal as
+// control characters (a C1 CSI passes net/http's header checks) and from
+// flooding it.
+func printableText(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}
+
 // redactURL shows a URL with secret query values replaced and any
-// userinfo dropped.
+// userinfo and fragment (where implicit-flow tokens travel) dropped.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
+	c.Fragment, c.RawFragment = "", ""
 	q := c.Query()
 	for k, vs := range q {
 		if publicParam(k) {
