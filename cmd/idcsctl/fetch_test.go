@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -495,4 +496,195 @@ func TestFetchTrustsTheCAFileAndNothingElse(t *testing.T) {
 	if err := runFetch(context.Background(), a, o); err != nil || !strings.Contains(stdout.String(), `"a":"x"`) {
 		t.Fatalf("runFetch with --ca-file = %v, stdout %q", err, stdout)
 	}
+}
+
+// maxStreamRSS is the issue's bound on the resident memory of idcsctl
+// while it streams a body of any size.
+const maxStreamRSS = 50 << 20
+
+// TestFetchStreams1GiBInBoundedMemory streams 1 GiB through idcsctl (the
+// test binary, run as idcsctl; about a second on loopback) into a pipe,
+// and checks the child's peak resident memory. BenchmarkFetchStream1GiB
+// does the same through a real build and reports the figure.
+func TestFetchStreams1GiBInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 1 GiB; skipped with -short")
+	}
+	bin, err := exec.LookPath("idcsctl")
+	if err != nil {
+		t.Fatalf("the test binary is not on PATH as idcsctl (TestMain puts it there): %v", err)
+	}
+	rss, took := probeStream(t, bin, 1<<30)
+	t.Logf("idcsctl streamed 1 GiB in %s with a peak RSS of %.1f MiB", took.Round(time.Millisecond), float64(rss)/(1<<20))
+	if rss > maxStreamRSS {
+		t.Errorf("peak RSS %d MiB, want at most %d MiB", rss>>20, maxStreamRSS>>20)
+	}
+}
+
+// BenchmarkFetchStream1GiB builds idcsctl, streams 1 GiB through `idcsctl
+// fetch` into a pipe, and reports the child's peak resident memory
+// (maxrss-MiB) besides the throughput:
+//
+//	go test ./cmd/idcsctl -run '^$' -bench FetchStream1GiB -benchtime 1x
+func BenchmarkFetchStream1GiB(b *testing.B) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		b.Fatalf("the go command is needed to build idcsctl: %v", err)
+	}
+	bin := filepath.Join(b.TempDir(), "idcsctl")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	const size = 1 << 30
+	b.SetBytes(size)
+	var peak int64
+	for b.Loop() {
+		rss, _ := probeStream(b, bin, size)
+		peak = max(peak, rss)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "maxrss-MiB")
+	if peak > maxStreamRSS {
+		b.Errorf("peak RSS %d MiB, want at most %d MiB", peak>>20, maxStreamRSS>>20)
+	}
+}
+
+// probeStream measures one stream through bin with rssprobe, a fresh copy
+// of the test binary. A fresh process is needed because Linux counts in a
+// child's ru_maxrss the resident size of the process it was forked from
+// (exec keeps the high-water mark of the old address space), and the test
+// process grows as the other tests run.
+func probeStream(tb testing.TB, bin string, size int64) (rss int64, took time.Duration) {
+	tb.Helper()
+	probe, err := exec.LookPath("rssprobe")
+	if err != nil {
+		tb.Fatalf("rssprobe is not on PATH (TestMain puts it there): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, probe, bin, strconv.FormatInt(size, 10))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), errNoMaxRSS.Error()) {
+			tb.Skipf("%s: %s", runtime.GOOS, errNoMaxRSS)
+		}
+		tb.Fatalf("rssprobe: %v\n%s", err, stderr.String())
+	}
+	var ns int64
+	if _, err := fmt.Sscanf(string(out), "maxrss=%d took=%d", &rss, &ns); err != nil {
+		tb.Fatalf("rssprobe printed %q: %v", out, err)
+	}
+	return rss, time.Duration(ns)
+}
+
+// rssProbeMain is the program rssprobe of the test binary:
+//
+//	rssprobe BIN SIZE
+//
+// runs `BIN fetch` on a body of SIZE bytes from a loopback server that is
+// the profile's domain, reads the output to the end through a pipe, and
+// prints "maxrss=BYTES took=NANOSECONDS" for the child.
+func rssProbeMain() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: rssprobe BIN SIZE")
+		os.Exit(2)
+	}
+	size, err := strconv.ParseInt(os.Args[2], 10, 64)
+	if err == nil {
+		var rss int64
+		var took time.Duration
+		if rss, took, err = streamOnce(os.Args[1], size); err == nil {
+			fmt.Printf("maxrss=%d took=%d\n", rss, took.Nanoseconds())
+			os.Exit(0)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "rssprobe:", err)
+	os.Exit(1)
+}
+
+// errNoMaxRSS says the platform reports no peak resident size of a child.
+var errNoMaxRSS = errors.New("the platform reports no ru_maxrss for a child process")
+
+func streamOnce(bin string, size int64) (rss int64, took time.Duration, err error) {
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i * 7)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at-stream" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		for left := size; left > 0; {
+			n, err := w.Write(chunk[:min(left, int64(len(chunk)))])
+			if err != nil {
+				return
+			}
+			left -= int64(n)
+		}
+	}))
+	defer srv.Close()
+
+	dir, err := os.MkdirTemp("", "rssprobe")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "config.toml")
+	conf := fmt.Sprintf("[profiles.default]\ndomain = %q\nclient_id = \"c\"\ntoken_store = \"file\"\n", srv.URL)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		return 0, 0, err
+	}
+	tok := &store.Token{AccessToken: "at-stream", Expiry: time.Now().Add(time.Hour), Domain: srv.URL, ClientID: "c"}
+	if err := store.NewFile(dir).Save(context.Background(), "default", tok); err != nil {
+		return 0, 0, err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "fetch", "/big")
+	cmd.Env = append(os.Environ(), "IDCSCTL_CONFIG="+cfg, "IDCSCTL_TOKEN_STORE=file", "IDCSCTL_PROFILE=default")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	n, copyErr := io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("idcsctl fetch: %w", err)
+	}
+	took = time.Since(start)
+	if copyErr != nil || n != size {
+		return 0, 0, fmt.Errorf("read %d bytes (%v), want %d", n, copyErr, size)
+	}
+	rss, ok := maxRSS(cmd.ProcessState)
+	if !ok {
+		return 0, 0, errNoMaxRSS
+	}
+	return rss, took, nil
+}
+
+// maxRSS reads a finished child's ru_maxrss in bytes. syscall.Rusage has
+// a Maxrss field on Unix only, so reflection keeps this file building
+// everywhere; macOS counts bytes, Linux and the BSDs kilobytes.
+func maxRSS(ps *os.ProcessState) (int64, bool) {
+	v := reflect.ValueOf(ps.SysUsage())
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return 0, false
+	}
+	f := v.Elem().FieldByName("Maxrss")
+	if !f.IsValid() || !f.CanInt() {
+		return 0, false
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return f.Int(), true
+	}
+	return f.Int() * 1024, true
 }
