@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		"idcsctl":       main,
 		"testbrowser":   testBrowserMain,
 		"chromium-open": chromiumOpenMain,
+		"rssprobe":      rssProbeMain,
 	})
 }
 
