@@ -99,11 +99,21 @@ func (a *app) openStore(ctx context.Context, p *config.Resolved) (store.Store, e
 	return store.Open(ctx, kind, store.Options{Dir: dir, Warn: a.deps.Stderr, Keyring: a.deps.Keyring})
 }
 
+// watchInterrupts turns Ctrl-C into a cancelled context from now on; see
+// deps.WatchInterrupts.
+func (a *app) watchInterrupts() {
+	if a.deps.WatchInterrupts != nil {
+		a.deps.WatchInterrupts()
+	}
+}
+
 // httpClient builds the client for every request of one command: the
 // standard proxy variables, bounded connects and waits, the profile's CA,
 // and the redacting debug log. There is no overall timeout, since fetch
-// may stream a large body; contexts bound the rest.
+// may stream a large body; contexts bound the rest. The command is about
+// to wait on the network, so from now on Ctrl-C cancels it.
 func (a *app) httpClient(p *config.Resolved) (*http.Client, error) {
+	a.watchInterrupts()
 	var rt http.RoundTripper = a.deps.Transport
 	if rt == nil {
 		tr := &http.Transport{

@@ -74,6 +74,7 @@ func (o *demoOptions) emulatorOptions() (emulator.Options, error) {
 
 // runDemoServe runs the emulator alone and says how to sign in to it.
 func runDemoServe(ctx context.Context, a *app, o *demoOptions) error {
+	a.watchInterrupts() // Ctrl-C is how the person stops it
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil || !isLoopback(host) {
 		return usagef("--addr must be a loopback address such as 127.0.0.1:9999, not %q", o.addr)
@@ -140,6 +141,7 @@ func isLoopback(host string) bool {
 // runDemo signs in to a fresh emulator with the real commands, each step
 // told on stderr and its result on stdout.
 func runDemo(ctx context.Context, a *app, o *demoOptions) error {
+	a.watchInterrupts() // so that Ctrl-C still removes the temporary folder
 	opts, err := o.emulatorOptions()
 	if err != nil {
 		return err

@@ -105,6 +105,9 @@ See docs/login.md for every way to sign in.`,
 }
 
 func runLogin(ctx context.Context, a *app, o *loginOptions) error {
+	// A sign-in waits on the person (and on another login of the profile),
+	// so Ctrl-C ends it as "cancelled" (exit 3) from the start.
+	a.watchInterrupts()
 	if err := o.check(); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -15,18 +16,24 @@ var version = "dev"
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
+	d := defaultDeps()
+	d.WatchInterrupts = sync.OnceFunc(func() { cancelOnInterrupt(cancel) })
+	code := run(ctx, os.Args[1:], d)
+	cancel()
+	os.Exit(code)
+}
+
+// cancelOnInterrupt makes the first Ctrl-C or SIGTERM cancel the command,
+// which then ends cleanly (servers stop, ports are freed, exit 3); a second
+// one means "now".
+func cancelOnInterrupt(cancel context.CancelFunc) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// The first Ctrl-C ends the command cleanly (servers stop, ports
-		// are freed, exit 3); a second one means "now".
 		<-sigs
 		cancel()
 		<-sigs
 		fmt.Fprintln(os.Stderr, "idcsctl: interrupted again, exiting at once")
 		os.Exit(exitCancelled)
 	}()
-	code := run(ctx, os.Args[1:], defaultDeps())
-	cancel()
-	os.Exit(code)
 }

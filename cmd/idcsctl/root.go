@@ -34,6 +34,14 @@ type deps struct {
 	Keyring store.Keyring
 	// StdoutIsTerminal says whether stdout is a terminal, for pretty output.
 	StdoutIsTerminal bool
+	// WatchInterrupts makes Ctrl-C and SIGTERM cancel the command's
+	// context instead of ending the process; nil leaves them alone (tests).
+	// Commands call it (through app.watchInterrupts) only when they start
+	// to wait on the network or on the person. Until then ending at once
+	// is right, since nothing is written but by an atomic rename under the
+	// profile lock, and the cached `idcsctl token` does not pay for the
+	// signal-handling threads that os/signal starts.
+	WatchInterrupts func()
 }
 
 func defaultDeps() *deps {
