@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -352,12 +353,19 @@ func (c *Client) checkAuthorizeRequest(ctx context.Context, authURL, redirectURI
 		return nil
 	}
 	body, _ := readLimited(resp.Body)
-	return &AuthorizeRequestError{
-		Status:      resp.StatusCode,
-		Title:       pageText(pageTitle, body),
-		Message:     pageText(pageParagraph, body),
-		RedirectURI: redirectURI,
+	refused := &AuthorizeRequestError{Status: resp.StatusCode, RedirectURI: redirectURI}
+	// Some providers answer with an RFC 6749 error document rather than a page.
+	var oe struct {
+		Code        string `json:"error"`
+		Description string `json:"error_description"`
 	}
+	if isJSON(contentType(resp)) && json.Unmarshal(body, &oe) == nil && oe.Code != "" {
+		refused.Title, refused.Message = printable(oe.Code, 64), printable(oe.Description, 200)
+		return refused
+	}
+	refused.Title = pageText(pageTitle, body)
+	refused.Message = pageText(pageParagraph, body)
+	return refused
 }
 
 // pageText is the text of the first match of pattern in an HTML page,

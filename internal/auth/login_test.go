@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -529,6 +530,21 @@ func TestLoginWithARefusedRequestEndsBeforeTheBrowser(t *testing.T) {
 		t.Error("the browser was opened on a request the provider refuses")
 	}
 	assertPortFree(t, port)
+}
+
+func TestCheckRequestReadsAnOAuthErrorDocument(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"invalid_request","error_description":"Client idcsctl requested an invalid redirect URL: http://127.0.0.1:9/cb"}`)
+	}))
+	defer srv.Close()
+	p := newTestProvider(t)
+	err := p.client().checkAuthorizeRequest(testCtx(t), srv.URL+"/oauth2/v1/authorize?state=x", "http://127.0.0.1:9/cb")
+	var ae *AuthorizeRequestError
+	if !errors.As(err, &ae) || ae.Title != "invalid_request" || !strings.Contains(ae.Message, "invalid redirect URL") {
+		t.Fatalf("err = %v, want the provider's error and description", err)
+	}
 }
 
 func TestLoginCheckRequestLetsAnAcceptedRequestThrough(t *testing.T) {
