@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/store"
@@ -66,7 +67,7 @@ type globalOptions struct {
 // run executes one command line and returns the process's exit code. It
 // prints the error, if any, on stderr.
 func run(ctx context.Context, args []string, d *deps) int {
-	root := newRootCmd(d)
+	root := newRootCmdFor(d, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -83,7 +84,16 @@ func run(ctx context.Context, args []string, d *deps) int {
 // fetch's HTTP status after the body.
 var errSilent = errors.New("silent")
 
-func newRootCmd(d *deps) *cobra.Command {
+// newRootCmd builds the whole command tree, for the reference pages and
+// tests.
+func newRootCmd(d *deps) *cobra.Command { return newRootCmdFor(d, nil) }
+
+// newRootCmdFor builds the root command for one command line: with only the
+// subcommand that args names, since building every command and its flags
+// is work each process pays for and scripts call `idcsctl token` in loops;
+// or with all of them when args names none of them (help, completion, a
+// typo, no command), so that cobra can list them or suggest one.
+func newRootCmdFor(d *deps, args []string) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "idcsctl",
@@ -120,19 +130,59 @@ Try it with no tenant at all:  idcsctl demo`,
 
 	a := &app{deps: d, global: g}
 	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
-	root.AddCommand(
-		newLoginCmd(a),
-		newLogoutCmd(a),
-		newTokenCmd(a),
-		newWhoamiCmd(a),
-		newFetchCmd(a),
-		newStatusCmd(a),
-		newDoctorCmd(a),
-		newDemoCmd(a),
-		newVersionCmd(a),
-	)
+	subcommands := []struct {
+		name  string
+		build func(*app) *cobra.Command
+	}{
+		{"login", newLoginCmd},
+		{"logout", newLogoutCmd},
+		{"token", newTokenCmd},
+		{"whoami", newWhoamiCmd},
+		{"fetch", newFetchCmd},
+		{"status", newStatusCmd},
+		{"doctor", newDoctorCmd},
+		{"demo", newDemoCmd},
+		{"version", newVersionCmd},
+	}
+	named := commandName(pf, args)
+	for _, c := range subcommands {
+		if c.name == named {
+			root.AddCommand(c.build(a))
+		}
+	}
+	if !root.HasSubCommands() {
+		for _, c := range subcommands {
+			root.AddCommand(c.build(a))
+		}
+	}
 	root.SetVersionTemplate("idcsctl {{.Version}}\n")
 	return root
+}
+
+// commandName is the first argument that is neither one of the root's
+// flags nor the value of one, which is where cobra looks for the command;
+// "" when there is none.
+func commandName(flags *pflag.FlagSet, args []string) string {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		var f *pflag.Flag
+		switch {
+		case arg == "--":
+			return ""
+		case strings.HasPrefix(arg, "--"):
+			f = flags.Lookup(arg[2:]) // nil for --name=value, which holds its value
+		case strings.HasPrefix(arg, "-") && len(arg) == 2:
+			f = flags.ShorthandLookup(arg[1:])
+		case strings.HasPrefix(arg, "-"):
+			continue // -pVALUE, or a flag cobra rejects
+		default:
+			return arg
+		}
+		if f != nil && f.NoOptDefVal == "" {
+			i++ // the flag's value is the next argument
+		}
+	}
+	return ""
 }
 
 // completeProfiles offers the profiles of the config file.
