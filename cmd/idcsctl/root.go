@@ -148,6 +148,8 @@ Try it with no tenant at all:  idcsctl demo`,
 	for _, c := range subcommands {
 		if c.name == named {
 			root.AddCommand(c.build(a))
+			// Nor is cobra's completion command, with its four shells.
+			root.CompletionOptions.DisableDefaultCmd = true
 		}
 	}
 	if !root.HasSubCommands() {

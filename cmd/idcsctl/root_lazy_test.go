@@ -77,6 +77,8 @@ func TestRunStillListsAndSuggestsEveryCommand(t *testing.T) {
 		{[]string{"--help"}, true, "doctor", ""},
 		{[]string{"tokn"}, false, "", "Did you mean this?\n\ttoken"},
 		{[]string{"token", "--help"}, true, "--margin", ""},
+		{[]string{"completion", "bash"}, true, "__idcsctl_handle_completion_types", ""},
+		{[]string{"__complete", "tok"}, true, "token", ""},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
