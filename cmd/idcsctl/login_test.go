@@ -30,6 +30,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/config"
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/secretservice"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -622,6 +623,50 @@ func TestClientSecretFromStdinIsKeptInTheKeyringAndRenewsTheToken(t *testing.T) 
 	}
 	if n := srv.Counts()["token:client_credentials"]; n != 2 {
 		t.Errorf("the emulator issued %d client credentials tokens, want 2 (login, renewal)", n)
+	}
+}
+
+// TestSavedSecretLivesInTheRealKeyring runs --save-secret against a real
+// Secret Service (gnome-keyring) and renews a CI token with the secret read
+// back from it, with no secret in the environment.
+func TestSavedSecretLivesInTheRealKeyring(t *testing.T) {
+	keyringEnv := secretservice.Start(t)
+	srv := loginEmulator(t, emulator.Options{AccessTokenTTL: 30 * time.Second})
+	env, dir := loginEnv(t, "IDCSCTL_TOKEN_STORE=keyring", "IDCSCTL_DOMAIN="+srv.URL, "IDCSCTL_CLIENT_ID="+emulator.DemoConfidentialClientID)
+	env = append(env, keyringEnv...)
+
+	p := startIdcsctl(t, env, "login", "--client-credentials", "--client-secret-stdin", "--save-secret")
+	if _, err := io.WriteString(p.stdin, emulator.DemoConfidentialClientSecret+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	p.stdin.Close()
+	if code, stderr := p.exit(t); code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("login exited %d:\n%s", code, stderr)
+	}
+
+	// The access token lives 30s, within token's margin: token renews it
+	// with the secret from the keyring.
+	tok := exec.Command("idcsctl", "token")
+	tok.Env = env
+	var out, errOut bytes.Buffer
+	tok.Stdout, tok.Stderr = &out, &errOut
+	if err := tok.Run(); err != nil || !strings.HasPrefix(out.String(), "eyJ") {
+		t.Fatalf("token: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+	if n := srv.Counts()["token:client_credentials"]; n != 2 {
+		t.Errorf("the emulator issued %d client credentials tokens, want 2 (login, renewal)", n)
+	}
+	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		if b, rerr := os.ReadFile(path); rerr == nil && bytes.Contains(b, []byte(emulator.DemoConfidentialClientSecret)) {
+			t.Errorf("%s holds the client secret", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
