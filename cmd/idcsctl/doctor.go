@@ -21,6 +21,7 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/session"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -376,7 +377,7 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
 		if !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry) {
 			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
-			if t.RefreshToken == "" && t.Grant != "client_credentials" {
+			if t.RefreshToken == "" && t.Grant != session.GrantClientCredentials {
 				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginCommand(p.Name))
 				return
 			}
