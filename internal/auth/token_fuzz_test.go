@@ -155,13 +155,16 @@ func expiresIn(body string) int64 {
 // either encoding x/oauth2 reads, as printable() would keep it.
 func providerText(body string) string {
 	var parts []string
-	var j map[string]any
-	if json.Unmarshal([]byte(body), &j) == nil {
-		for _, k := range []string{"error", "error_description", "error_uri"} {
-			if s, ok := j[k].(string); ok {
-				parts = append(parts, printable(s, len(s)))
-			}
-		}
+	// A struct, as x/oauth2 reads it: its keys match whatever their case,
+	// and a field of the wrong type leaves the others read.
+	var j struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		URI         string `json:"error_uri"`
+	}
+	_ = json.Unmarshal([]byte(body), &j)
+	for _, s := range []string{j.Error, j.Description, j.URI} {
+		parts = append(parts, printable(s, len(s)))
 	}
 	if q, err := url.ParseQuery(body); err == nil {
 		for _, k := range []string{"error", "error_description", "error_uri"} {
