@@ -109,3 +109,36 @@ func FuzzDiscover(f *testing.F) {
 		}
 	})
 }
+
+// TestProviderAnswersOverOneMiBAreRefused proves a provider cannot make
+// idcsctl read without end: a discovery document or a token answer over
+// 1 MiB is refused with a clear error, its text not quoted.
+func TestProviderAnswersOverOneMiBAreRefused(t *testing.T) {
+	huge := `{"issuer":"` + strings.Repeat("x", 2<<20) + `"}`
+	ans := &fuzzAnswer{}
+	ans.set(200, "application/json", "", huge)
+	srv := httptest.NewServer(ans)
+	defer srv.Close()
+
+	_, err := (&Discoverer{HTTP: srv.Client()}).Discover(testCtx(t), srv.URL)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Errorf("discovery: err = %.200v, want it to say the answer is too large", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "xxxxxxxx") {
+		t.Error("discovery: the error quotes the answer")
+	}
+
+	c := &Client{
+		Metadata: &Metadata{Issuer: idcsIssuer, AuthorizationEndpoint: srv.URL, TokenEndpoint: srv.URL, JWKSURI: srv.URL},
+		ClientID: fuzzClientID,
+		HTTP:     srv.Client(),
+	}
+	ans.set(200, "application/json", "", `{"access_token":"`+strings.Repeat("x", 2<<20)+`"}`)
+	_, err = c.Refresh(testCtx(t), fuzzSentRT)
+	if err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Errorf("token: err = %.200v, want the cut answer refused as not valid JSON", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "xxxxxxxx") {
+		t.Error("token: the error quotes the answer")
+	}
+}
