@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -128,18 +129,18 @@ func (s *secretRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // redactEnv runs the idcsctl copy of the test binary against one recorded
 // emulator, in its own home.
 type redactEnv struct {
-	t    *testing.T
-	bin  string
-	emu  *emulator.Emulator
-	url  string
-	dir  string
-	env  []string
-	rec  *secretRecorder
-	ran  int
-	seen map[string]bool // commands whose --debug lines were checked
+	t   *testing.T
+	bin string
+	emu *emulator.Emulator
+	url string
+	dir string
+	env []string
+	rec *secretRecorder
+	ran int // commands checked
 }
 
 func newRedactEnv(t *testing.T) *redactEnv {
+	t.Helper()
 	bin, err := exec.LookPath("idcsctl")
 	if err != nil {
 		t.Fatalf("find the idcsctl copy of the test binary on PATH: %v", err)
@@ -156,7 +157,7 @@ func newRedactEnv(t *testing.T) *redactEnv {
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
 	root := t.TempDir()
-	e := &redactEnv{t: t, bin: bin, emu: emu, url: srv.URL, dir: filepath.Join(root, "idcsctl"), rec: rec, seen: map[string]bool{}}
+	e := &redactEnv{t: t, bin: bin, emu: emu, url: srv.URL, dir: filepath.Join(root, "idcsctl"), rec: rec}
 	e.env = []string{
 		"HOME=" + filepath.Join(root, "home"),
 		"XDG_CONFIG_HOME=" + filepath.Join(root, "home", ".config"),
@@ -270,9 +271,11 @@ func (p *redactProc) wait(t *testing.T) int {
 	p.stdin.Close()
 	<-p.done
 	err := p.cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
 		return ee.ExitCode()
-	} else if err != nil {
+	case err != nil:
 		t.Fatalf("run idcsctl: %v", err)
 	}
 	return 0
