@@ -73,6 +73,11 @@ func run(ctx context.Context, args []string, d *deps) int {
 	if err == nil {
 		return exitOK
 	}
+	// cobra reports a mistyped command with a plain error; it is a usage
+	// error like a mistyped flag.
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		err = &usageError{fmt.Errorf("%w (see `idcsctl --help`)", err)}
+	}
 	if errors.Is(err, errSilent) {
 		return exitCode(err)
 	}
