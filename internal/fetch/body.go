@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // Body is a request body that can be sent more than once, as a retry, a
@@ -34,6 +35,11 @@ func ParseData(arg string, stdin io.Reader) (*Body, error) {
 		return &Body{data: b}, nil
 	case strings.HasPrefix(arg, "@"):
 		path := arg[1:]
+		if strings.ContainsFunc(path, unicode.IsControl) {
+			// No real file name holds them, and echoing one in an error
+			// would write control characters to the terminal.
+			return nil, fmt.Errorf("the file name after @ holds control characters: %q", path)
+		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			return nil, fmt.Errorf("read the request body: %w", err)
