@@ -227,6 +227,13 @@ func (a *app) freshToken(ctx context.Context, p *config.Resolved) (*store.Token,
 }
 
 func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, margin time.Duration) (*store.Token, *session.Manager, error) {
+	if p.Domain != "" {
+		// A domain idcsctl may not talk to is a usage error whether or not
+		// a token is stored, not a reason to sign in again.
+		if _, err := auth.CheckDomainURL(p.Domain); err != nil {
+			return nil, nil, &usageError{fmt.Errorf("domain of profile %q: %w", p.Name, err)}
+		}
+	}
 	st, err := a.openStore(ctx, p)
 	if err != nil {
 		return nil, nil, err

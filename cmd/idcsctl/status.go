@@ -91,7 +91,9 @@ func runStatus(ctx context.Context, a *app, _ *statusOptions) error {
 			s.DisplayName = id.DisplayName
 			s.ExpiresAt = id.ExpiresAt
 			s.Expired = !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry)
-			s.Refreshable = t.RefreshToken != ""
+			// A client credentials token is renewed by its grant, with no
+			// refresh token.
+			s.Refreshable = t.RefreshToken != "" || t.Grant == "client_credentials"
 		}
 		out = append(out, s)
 	}
