@@ -74,27 +74,7 @@ func newCLIEnv(tb testing.TB, bin string, extra map[string]http.Handler) *cliEnv
 	}
 	root := tb.TempDir()
 	dir := filepath.Join(root, "idcsctl")
-	env := []string{
-		"HOME=" + filepath.Join(root, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(root, "home", ".config"),
-		"XDG_CACHE_HOME=" + filepath.Join(root, "home", ".cache"),
-		"IDCSCTL_CONFIG=" + filepath.Join(dir, "config.toml"),
-		"IDCSCTL_TOKEN_STORE=file",
-		// No session bus: nothing may reach the person's real keyring.
-		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(root, "no-bus"),
-		"BROWSER=testbrowser",
-		"TESTBROWSER_USER=" + emulator.DemoUser.UserName,
-		"TESTBROWSER_PASSWORD=" + emulator.DemoUserPassword,
-	}
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "IDCSCTL_"), strings.HasPrefix(name, "XDG_"), strings.HasPrefix(name, "TESTBROWSER_"),
-			name == "HOME", name == "BROWSER", name == "DBUS_SESSION_BUS_ADDRESS":
-		default:
-			env = append(env, kv)
-		}
-	}
+	env := isolatedEnv(root, dir)
 	return &cliEnv{tb: tb, bin: bin, dir: dir, env: env, emu: emu, url: "http://" + ln.Addr().String(), port: port}
 }
 

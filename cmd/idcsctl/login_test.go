@@ -375,25 +375,6 @@ func TestLoginOnLocalhostListensOnBothStacks(t *testing.T) {
 	}
 }
 
-// pasteBrowser signs in on another machine: the redirect to the loopback
-// callback cannot load there, so it records the address instead, which the
-// person then copies from the address bar.
-type pasteBrowser struct {
-	callbackHost string
-	mu           sync.Mutex
-	landed       string
-}
-
-func (b *pasteBrowser) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != b.callbackHost {
-		return http.DefaultTransport.RoundTrip(req)
-	}
-	b.mu.Lock()
-	b.landed = req.URL.String()
-	b.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusBadGateway, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
-}
-
 func TestLoginPasteFinishesWithThePastedAddressOnly(t *testing.T) {
 	port := freeTestPort(t)
 	srv := loginEmulator(t, emulator.Options{}, port)
@@ -404,12 +385,10 @@ func TestLoginPasteFinishesWithThePastedAddressOnly(t *testing.T) {
 	// Nothing listens: the address is only pasted.
 	assertPortFree(t, port)
 
-	pb := &pasteBrowser{callbackHost: "127.0.0.1:" + strconv.Itoa(port)}
+	pb := &landingRecorder{host: "127.0.0.1:" + strconv.Itoa(port)}
 	fb := &browser.FormBrowser{HTTP: &http.Client{Transport: pb, Timeout: runTimeout}, Username: emulator.DemoUser.UserName, Password: emulator.DemoUserPassword}
 	_ = fb.Visit(t.Context(), m[1]) // fails on the 502, as the real page would not load
-	pb.mu.Lock()
-	landed := pb.landed
-	pb.mu.Unlock()
+	landed := pb.get()
 	if !strings.Contains(landed, "code=") {
 		t.Fatalf("the browser did not come back with a code: %q", landed)
 	}

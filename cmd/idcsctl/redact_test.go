@@ -158,26 +158,7 @@ func newRedactEnv(t *testing.T) *redactEnv {
 	t.Cleanup(srv.Close)
 	root := t.TempDir()
 	e := &redactEnv{t: t, bin: bin, emu: emu, url: srv.URL, dir: filepath.Join(root, "idcsctl"), rec: rec}
-	e.env = []string{
-		"HOME=" + filepath.Join(root, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(root, "home", ".config"),
-		"XDG_CACHE_HOME=" + filepath.Join(root, "home", ".cache"),
-		"IDCSCTL_CONFIG=" + filepath.Join(e.dir, "config.toml"),
-		"IDCSCTL_TOKEN_STORE=file",
-		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(root, "no-bus"),
-		"BROWSER=testbrowser",
-		"TESTBROWSER_USER=" + emulator.DemoUser.UserName,
-		"TESTBROWSER_PASSWORD=" + emulator.DemoUserPassword,
-	}
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "IDCSCTL_"), strings.HasPrefix(name, "XDG_"), strings.HasPrefix(name, "TESTBROWSER_"),
-			name == "HOME", name == "BROWSER", name == "DBUS_SESSION_BUS_ADDRESS":
-		default:
-			e.env = append(e.env, kv)
-		}
-	}
+	e.env = isolatedEnv(root, e.dir)
 	return e
 }
 
@@ -523,28 +504,4 @@ func (e *redactEnv) pasteLogin() {
 	}
 	code := p.wait(e.t)
 	e.check(step{args: p.cmd.Args[1:], want: 0, network: true}, code, p.stdout.String(), p.errText())
-}
-
-// landingRecorder is a browser's transport that records the address it is
-// sent to on host instead of loading it.
-type landingRecorder struct {
-	host string
-	mu   sync.Mutex
-	addr string
-}
-
-func (l *landingRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != l.host {
-		return http.DefaultTransport.RoundTrip(req)
-	}
-	l.mu.Lock()
-	l.addr = req.URL.String()
-	l.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusBadGateway, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
-}
-
-func (l *landingRecorder) get() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.addr
 }
