@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"strings"
 	"time"
@@ -20,8 +19,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }
 
 // formatTime shows a time in the person's zone, to the second.
 func formatTime(t time.Time) string {

@@ -57,7 +57,7 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 // verify is VerifyIDToken that also checks at_hash when accessToken is set
 // and the token has one.
 func (c *Client) verify(ctx context.Context, raw, nonce, accessToken string) (*Claims, error) {
-	jws, err := jose.ParseSigned(raw, parseAlgs())
+	jws, err := jose.ParseSignedCompact(raw, parseAlgs())
 	if err != nil {
 		return nil, &VerifyError{Reason: ReasonMalformed, Err: errors.New("it is not a signed JWT")}
 	}

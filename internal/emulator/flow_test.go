@@ -100,7 +100,7 @@ func (v *env) jwks() jose.JSONWebKeySet {
 // header and claims.
 func (v *env) verifyJWT(raw string) (jose.Header, map[string]any) {
 	v.t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		v.t.Fatalf("not an RS256 JWS: %v", err)
 	}
