@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: vet, every test (the real Secret Service and Chromium
-# tests included), cross-compiles of every release target, and short fuzz runs.
+# tests included), one pass of every benchmark, cross-compiles of every release
+# target, and short fuzz runs.
 # Needs gnome-keyring, dbus and chromium (see .ci/run); without them those
 # tests skip locally and fail in CI (CI=true).
 set -euo pipefail
@@ -8,6 +9,14 @@ cd "$(dirname "$0")"
 
 go vet ./...
 go test -count=1 ./...
+
+# One pass of every benchmark, so they keep working; they report figures and
+# never fail on a timing (docs/performance.md has the measured runs).
+if ! go test -run '^$' -bench . -benchtime 1x ./... > bench-smoke.txt 2>&1; then
+  cat bench-smoke.txt
+  exit 1
+fi
+echo "benchmarks: $(grep -c '^Benchmark' bench-smoke.txt) ran (figures in bench-smoke.txt)"
 
 # Every release target must keep compiling, keyring code included.
 for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
