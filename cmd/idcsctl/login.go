@@ -413,6 +413,8 @@ func loginError(err error, file *config.File, p *config.Resolved, o config.Overr
 		refused *auth.AuthorizeRequestError
 	)
 	switch {
+	case errors.Is(err, auth.ErrNoTokenAnswer):
+		return fmt.Errorf("%w; nothing was stored. Run `idcsctl login` again, and `idcsctl doctor` if it keeps happening", err)
 	case errors.Is(err, auth.ErrTimeout):
 		return fmt.Errorf("%w: no sign-in arrived in time; the callback server has stopped. Run `idcsctl login` again (or raise --timeout)", err)
 	case errors.Is(err, context.Canceled):

@@ -16,6 +16,10 @@ var (
 	// ErrTimeout means a sign-in did not finish in time: the browser never
 	// came back to the loopback server, or a device code expired.
 	ErrTimeout = errors.New("sign-in timed out")
+	// ErrNoTokenAnswer means the browser came back with a code but the
+	// token endpoint did not answer before the sign-in's time ran out. It
+	// comes wrapped together with ErrTimeout.
+	ErrNoTokenAnswer = errors.New("the browser came back, but the token endpoint did not answer in time")
 	// ErrInsecureURL means a provider URL is plain http:// on a host that is
 	// not loopback; tokens must not travel unencrypted.
 	ErrInsecureURL = errors.New("provider URL must use https://")

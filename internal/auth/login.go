@@ -223,6 +223,11 @@ func (c *Client) exchange(ctx context.Context, conf *oauth2.Config, code string,
 	tok, err := conf.Exchange(tctx, code, oauth2.VerifierOption(f.verifier))
 	if err != nil {
 		if ctx.Err() != nil {
+			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) || errors.Is(context.Cause(ctx), ErrTimeout) {
+				// The browser did its part: saying no sign-in arrived
+				// would send the person looking in the wrong place.
+				return nil, fmt.Errorf("%w: %w", ErrNoTokenAnswer, interrupted(ctx))
+			}
 			return nil, interrupted(ctx)
 		}
 		return nil, tokenError(ctx, "token", err, rec)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -204,6 +205,9 @@ func TestTokenEndpointThatNeverAnswersIsBoundedByTheContext(t *testing.T) {
 		}, context.DeadlineExceeded},
 		{"code exchange", func(ctx context.Context) error {
 			_, err := c.exchange(ctx, c.oauth2Config("http://127.0.0.1:8000/callback"), fuzzCode, flow{verifier: fuzzVerifier, nonce: fuzzNonce})
+			if !errors.Is(err, ErrNoTokenAnswer) {
+				return fmt.Errorf("err = %v, want it to say the token endpoint did not answer", err)
+			}
 			return err
 		}, ErrTimeout},
 	}
