@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
 	"github.com/idcsctl/idcsctl/internal/session"
@@ -269,3 +271,10 @@ func checkIssuedFor(t *store.Token, p *config.Resolved) error {
 
 // isNotFound reports a store miss.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// addTokenStoreFlag gives a command the --token-store flag, with one help
+// text and completion for every command that reads or writes tokens.
+func addTokenStoreFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "token-store", "", "where tokens are kept: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
+	_ = cmd.RegisterFlagCompletionFunc("token-store", cobra.FixedCompletions([]string{"auto", "keyring", "file", "none"}, cobra.ShellCompDirectiveNoFileComp))
+}

@@ -66,7 +66,7 @@ Exits 1 when any check fails.`,
 	f.StringVar(&o.overrides.ClientID, "client-id", "", "client id to check instead of the profile's (env IDCSCTL_CLIENT_ID)")
 	f.IntSliceVar(&o.overrides.Ports, "port", nil, "loopback port(s) to check instead of the profile's")
 	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "redirect URI to check instead of the profile's")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "token store to check instead of the profile's (env IDCSCTL_TOKEN_STORE)")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust instead of the profile's")
 	return cmd
 }

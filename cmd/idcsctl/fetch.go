@@ -112,7 +112,7 @@ file with -O/--output-file FILE.`,
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also send the token to this host (host, host:port or *.example.com) for this call")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up when the whole call, body and retries included, takes longer (default: no limit)")
 	f.IntVar(&o.retries, "retries", 2, "retries after a connection error or 502/503/504, idempotent methods only (0-10)")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where tokens are kept: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust (a corporate TLS proxy)")
 	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

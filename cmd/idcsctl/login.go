@@ -90,7 +90,7 @@ See docs/login.md for every way to sign in.`,
 	f.StringSliceVar(&o.overrides.Scopes, "scopes", nil, "scopes to request (default: openid,profile,email,urn:opc:idm:t.user.me, plus offline_access where the domain offers it; with --client-credentials: urn:opc:idm:__myscopes__)")
 	f.IntSliceVar(&o.overrides.Ports, "port", nil, "loopback port(s) for the redirect, tried in order (default 8000,18000,28000)")
 	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "full redirect URI registered in IDCS, e.g. http://localhost:8000/callback")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where to keep tokens: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust (a corporate TLS proxy)")
 	f.DurationVar(&o.timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the sign-in (with --device: default the code's lifetime)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the URL to open by hand")
@@ -100,7 +100,6 @@ See docs/login.md for every way to sign in.`,
 	f.BoolVar(&o.clientCreds, "client-credentials", false, "get a token for the application itself, with no person (CI); needs the client secret")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential application's client secret from the first line of stdin")
 	f.BoolVar(&o.saveSecret, "save-secret", false, "keep the client secret in the OS keyring for later commands of this profile")
-	_ = cmd.RegisterFlagCompletionFunc("token-store", cobra.FixedCompletions([]string{"auto", "keyring", "file", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -37,7 +37,7 @@ tokens are deleted even when revocation fails; idcsctl says so on stderr.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.all, "all", false, "log out of every profile and clear every token store")
 	f.BoolVar(&o.noRevoke, "no-revoke", false, "only forget the tokens locally; do not contact the domain")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where tokens are kept: auto, keyring, file or none")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
 

@@ -37,7 +37,7 @@ run idcsctl login.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.idToken, "id-token", false, "print the ID token instead of the access token")
 	f.DurationVar(&o.margin, "margin", 60*time.Second, "refresh when the access token expires within this long")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where tokens are kept: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
 

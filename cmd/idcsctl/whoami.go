@@ -48,7 +48,7 @@ Sources:
 	f := cmd.Flags()
 	f.StringVar(&o.source, "source", "default", "where the identity comes from: default, id-token, userinfo or me")
 	f.StringVar(&o.template, "template", "", "format the output with a Go template over the JSON fields' Go names")
-	f.StringVar(&o.overrides.TokenStore, "token-store", "", "where tokens are kept: auto, keyring, file or none")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions([]string{"default", "id-token", "userinfo", "me"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
