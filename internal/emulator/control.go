@@ -27,6 +27,19 @@ type knobs struct {
 	Fail                  *failKnob     `json:"fail"`
 	AddRedirectURI        *redirectKnob `json:"add_redirect_uri"`
 	AddPostLogoutURI      *redirectKnob `json:"add_post_logout_redirect_uri"`
+	// Trusts replaces the Identity Propagation Trusts; [] leaves none.
+	Trusts              *[]trustKnob `json:"trusts"`
+	UPSTTTLSeconds      *int64       `json:"upst_ttl_seconds"`
+	AdvanceClockSeconds int64        `json:"advance_clock_seconds"`
+	UPSTWithoutClaims   *bool        `json:"upst_without_claims"`
+}
+
+type trustKnob struct {
+	Name        string   `json:"name"`
+	Issuer      string   `json:"issuer"`
+	ClientIDs   []string `json:"client_ids"`
+	SubjectType string   `json:"subject_type"`
+	Inactive    bool     `json:"inactive"`
 }
 
 type failKnob struct {
@@ -102,6 +115,29 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if k.UPSTTTLSeconds != nil && (*k.UPSTTTLSeconds <= 0 || *k.UPSTTTLSeconds > 3600) {
+		controlError(w, http.StatusBadRequest, "upst_ttl_seconds must be 1 to 3600")
+		return
+	}
+	if k.Trusts != nil {
+		trusts := make([]Trust, 0, len(*k.Trusts))
+		for _, t := range *k.Trusts {
+			if t.SubjectType == "" {
+				t.SubjectType = "user"
+			}
+			trusts = append(trusts, Trust{Name: t.Name, Issuer: t.Issuer, ClientIDs: t.ClientIDs, SubjectType: t.SubjectType, Inactive: t.Inactive})
+		}
+		e.SetTrusts(trusts...)
+	}
+	if k.UPSTTTLSeconds != nil {
+		e.SetUPSTTTL(time.Duration(*k.UPSTTTLSeconds) * time.Second)
+	}
+	if k.AdvanceClockSeconds != 0 {
+		e.AdvanceClock(time.Duration(k.AdvanceClockSeconds) * time.Second)
+	}
+	if k.UPSTWithoutClaims != nil {
+		e.upstNoClaims.Store(*k.UPSTWithoutClaims)
+	}
 	if k.AccessTokenTTLSeconds != nil {
 		e.SetAccessTokenTTL(time.Duration(*k.AccessTokenTTLSeconds) * time.Second)
 	}

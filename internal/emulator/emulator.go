@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -90,7 +91,7 @@ var DemoConfidentialClient = Client{
 	ID:         DemoConfidentialClientID,
 	Secret:     DemoConfidentialClientSecret,
 	Name:       "idcsctl demo (confidential)",
-	GrantTypes: []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode},
+	GrantTypes: []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange},
 	Scopes:     []string{ScopeMyScopes},
 }
 
@@ -148,6 +149,10 @@ type Options struct {
 	DeviceInterval time.Duration
 	// Now defaults to time.Now; tests pass a fake clock.
 	Now func() time.Time
+	// Trusts are the domain's Identity Propagation Trusts, which the token
+	// exchange grant needs; nil means DemoTrust alone. SetTrusts changes
+	// them while serving.
+	Trusts []Trust
 	// Signer signs tokens with RS256; it must hold an RSA key of 2048 bits
 	// or more. Default: a fresh RSA 2048 key (tests may share a key to save
 	// time).
@@ -200,6 +205,12 @@ type Emulator struct {
 	userCodes  map[string]*deviceAuth    // normalised user code -> request
 	counts     map[string]int
 	failures   map[string]*Failure
+	trusts     []Trust
+	upstTTL    time.Duration
+	upsts      map[string]*upstRecord // hash of UPST -> session
+
+	clockOffset  atomic.Int64 // nanoseconds added to the clock; see AdvanceClock
+	upstNoClaims atomic.Bool  // issue UPSTs without claims, for tests
 }
 
 // syntheticUsers is how many extra users /admin/v1/Users lists, so that SCIM
@@ -227,6 +238,12 @@ func New(opts Options) (*Emulator, error) {
 		userCodes:      map[string]*deviceAuth{},
 		counts:         map[string]int{},
 		failures:       map[string]*Failure{},
+		upsts:          map[string]*upstRecord{},
+		upstTTL:        maxUPSTTTL,
+		trusts:         slices.Clone(opts.Trusts),
+	}
+	if opts.Trusts == nil {
+		e.trusts = []Trust{DemoTrust}
 	}
 	if e.issuer == "" {
 		e.issuer = DefaultIssuer
@@ -237,6 +254,8 @@ func New(opts Options) (*Emulator, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	clock := e.now
+	e.now = func() time.Time { return clock().Add(time.Duration(e.clockOffset.Load())) }
 	for _, d := range []struct {
 		name string
 		v    *time.Duration
@@ -346,7 +365,7 @@ func (e *Emulator) addClient(c Client) error {
 		return fmt.Errorf("emulator: client %q is public (no secret) and cannot use client_credentials", c.ID)
 	}
 	for _, g := range c.GrantTypes {
-		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}, g) {
+		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}, g) {
 			return fmt.Errorf("emulator: client %q lists grant type %q, which the emulator does not support", c.ID, g)
 		}
 	}
@@ -416,6 +435,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("POST /oauth2/v1/device", e.handleDeviceAuthorization)
 	m.HandleFunc("GET "+devicePath, e.handleDevicePage)
 	m.HandleFunc("POST "+devicePath, e.handleDeviceSubmit)
+	e.ociRoutes(m)
 	m.HandleFunc("GET "+emulatorPrefix+"counts", e.handleCounts)
 	m.HandleFunc("POST "+emulatorPrefix+"knobs", e.handleKnobs)
 	m.HandleFunc("POST "+emulatorPrefix+"device/approve", e.handleDeviceApprove)

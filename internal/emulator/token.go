@@ -22,6 +22,10 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	if gt != "" {
 		e.countGrant(gt)
 	}
+	if gt == GrantTokenExchange {
+		e.handleTokenExchange(w, r, form)
+		return
+	}
 	resp, oe := e.token(r, form, gt)
 	if oe != nil {
 		oe.write(w)
@@ -59,6 +63,25 @@ func (e *Emulator) token(r *http.Request, form url.Values, gt string) (tokenResp
 	default:
 		return e.deviceGrant(base, c, form)
 	}
+}
+
+// handleTokenExchange is the token exchange grant: a JWT for a UPST.
+func (e *Emulator) handleTokenExchange(w http.ResponseWriter, r *http.Request, form url.Values) {
+	c, _, oe := e.authenticateClient(r, form)
+	if oe == nil && !c.public() && !c.allows(GrantTokenExchange) {
+		oe = badRequest("unauthorized_client", fmt.Sprintf("The application is not allowed to use the %s grant type.", GrantTokenExchange))
+	}
+	var resp upstResponse
+	if oe == nil {
+		resp, oe = e.tokenExchange(c, form)
+	}
+	if oe != nil {
+		oe.write(w)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func serverError(err error) *oauthError {
