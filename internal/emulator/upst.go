@@ -154,7 +154,7 @@ func (e *Emulator) tokenExchange(c *Client, form url.Values) (upstResponse, *oau
 		return upstResponse{}, badRequest("unauthorized_client", fmt.Sprintf("The application %s is not allowed by the Identity Propagation Trust %s.", c.ID, trust.Name))
 	case subType != trust.SubjectType:
 		return upstResponse{}, badRequest("invalid_grant", fmt.Sprintf("The Identity Propagation Trust %s maps subjects of type %s, and the subject token's is %s.", trust.Name, trust.SubjectType, shorten(subType)))
-	case subType == "user" && user == nil:
+	case user == nil:
 		return upstResponse{}, badRequest("invalid_grant", "The subject of the token is not a user of this domain.")
 	}
 	if e.upstNoClaims.Load() {
