@@ -168,7 +168,9 @@ func TestEnsureUnwritableFolder(t *testing.T) {
 	if err := os.Mkdir(oci, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	ex := func(context.Context, *rsa.PublicKey) (string, error) { return fakeUPST(goodClaims(testNow.Add(time.Hour))), nil }
+	ex := func(context.Context, *rsa.PublicKey) (string, error) {
+		return fakeUPST(goodClaims(testNow.Add(time.Hour))), nil
+	}
 	_, err := Ensure(context.Background(), EnsureOptions{Name: "s", ConfigPath: filepath.Join(oci, "config"), Region: "us-ashburn-1",
 		Now: func() time.Time { return testNow }, Exchange: ex, Records: &Records{Path: filepath.Join(dir, "r.json")}})
 	if err == nil {
