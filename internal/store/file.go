@@ -74,31 +74,30 @@ func (s *fileStore) load(_ context.Context, profile string) (*Token, time.Time, 
 
 // readPrivateFile reads a token file after checking that it is a regular
 // file only its owner, the current user, can read or write.
+//
+// It opens first and checks the file it opened (f.Stat), never the path
+// before opening it: another process's Save renames a new file into place
+// at any moment, and a check of the path followed by an open would compare
+// two different files. Whatever file the open gets, old or new, is whole
+// (Save never writes in place) and is the one checked and read.
 func readPrivateFile(path, profile string) ([]byte, error) {
-	// Lstat before opening: a symlink planted in our folder is refused, and a
-	// FIFO is never opened (opening one would block).
-	li, err := os.Lstat(path)
+	f, err := openTokenFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (profile %q)", ErrNotFound, profile)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read token file: %w", err)
-	}
-	if !li.Mode().IsRegular() {
+	if errors.Is(err, errNotRegular) {
 		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
 	}
-	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read token file: %w", err)
 	}
 	defer f.Close()
-	// Check the file we actually opened, in case it was swapped after Lstat.
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("read token file: %w", err)
 	}
-	if !os.SameFile(li, fi) {
-		return nil, fmt.Errorf("token file %s changed while it was being read: try again", path)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
 	}
 	if err := checkPrivate(fi, path, profile); err != nil {
 		return nil, err
@@ -112,6 +111,10 @@ func readPrivateFile(path, profile string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// errNotRegular is openTokenFile's answer for a symlink in place of a token
+// file, which is never followed: idcsctl never writes one, so it was planted.
+var errNotRegular = errors.New("not a regular file")
 
 func (s *fileStore) Save(_ context.Context, profile string, t *Token) error {
 	if err := checkProfile(profile); err != nil {

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -31,4 +32,20 @@ func syncDir(dir string) error {
 		return fmt.Errorf("flush folder %s: %w", dir, err)
 	}
 	return nil
+}
+
+// openTokenFile opens path for reading. O_NOFOLLOW refuses a symlink in the
+// last component (the open fails, and Lstat tells a link from other errors);
+// O_NONBLOCK keeps a FIFO planted there from blocking the open, and the
+// caller's f.Stat then refuses it as not a regular file. On a regular file
+// O_NONBLOCK changes nothing.
+func openTokenFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+		return nil, errNotRegular
+	}
+	return nil, err
 }
