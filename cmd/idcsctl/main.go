@@ -11,8 +11,14 @@ import (
 	"syscall"
 )
 
-// version is stamped by the release build (-ldflags "-X main.version=...").
-var version = "dev"
+// The release build stamps these (goreleaser's ldflags: -X main.version=...
+// -X main.commit=... -X main.date=...); other builds leave them for
+// internal/buildinfo to complete from the toolchain's build information.
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())

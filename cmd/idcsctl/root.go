@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/idcsctl/idcsctl/internal/browser"
+	"github.com/idcsctl/idcsctl/internal/buildinfo"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -43,6 +44,9 @@ type deps struct {
 	// profile lock, and the cached `idcsctl token` does not pay for the
 	// signal-handling threads that os/signal starts.
 	WatchInterrupts func()
+	// Stamp is what the release build's linker stamped (see main.go);
+	// zero outside main, which version reads as "dev".
+	Stamp buildinfo.Info
 }
 
 func defaultDeps() *deps {
@@ -53,6 +57,7 @@ func defaultDeps() *deps {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StdoutIsTerminal: browser.IsTerminal(os.Stdout),
+		Stamp:            buildinfo.Info{Version: version, Commit: commit, Date: date},
 	}
 }
 
@@ -108,7 +113,7 @@ identity domain from a terminal with OpenID Connect (authorization code + PKCE),
 keeps the tokens in the OS keyring, and hands scripts fresh access tokens.
 
 Try it with no tenant at all:  idcsctl demo`,
-		Version:       version,
+		Version:       buildinfo.Read(d.Stamp).Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

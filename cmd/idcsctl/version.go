@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/buildinfo"
 )
 
 type versionOptions struct{}
@@ -15,33 +15,34 @@ func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of idcsctl",
-		Args:  cobra.NoArgs,
+		Long: `Print the version of idcsctl, the commit it was built from, that commit's date,
+and the Go release and platform that built it.
+
+Release builds carry all of them. A binary from "go install ...@version" knows its
+module version; one built with "go build" in a git checkout knows its commit
+(marked "modified" when the checkout had uncommitted changes).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersion(a, o)
 		},
 	}
 }
 
-// versionJSON is the -o json shape of version.
-type versionJSON struct {
-	Version   string `json:"version"`
-	GoVersion string `json:"go_version"`
-	Platform  string `json:"platform"`
-	Commit    string `json:"commit,omitempty"`
-}
-
 func runVersion(a *app, _ *versionOptions) error {
-	v := versionJSON{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v.Commit = s.Value
-			}
-		}
-	}
+	v := buildinfo.Read(a.deps.Stamp)
 	if a.global.output == "json" {
 		return writeJSON(a.deps.Stdout, v)
 	}
-	_, err := fmt.Fprintf(a.deps.Stdout, "idcsctl %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
+	commit, date := v.Commit, v.Date
+	if commit == "" {
+		commit = "unknown"
+	} else if v.Modified {
+		commit += " (modified)"
+	}
+	if date == "" {
+		date = "unknown"
+	}
+	_, err := fmt.Fprintf(a.deps.Stdout, "idcsctl %s\ncommit: %s\ndate:   %s\ngo:     %s %s\n",
+		v.Version, commit, date, v.GoVersion, v.Platform)
 	return err
 }
