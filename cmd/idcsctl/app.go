@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,17 +70,28 @@ func (a *app) resolve(o config.Overrides) (*config.File, *config.Resolved, error
 	if err != nil {
 		return nil, nil, &usageError{err}
 	}
+	if p.DomainNote != "" {
+		fmt.Fprintf(a.deps.Stderr, "Note: %s.\n", p.DomainNote)
+	}
 	return f, p, nil
 }
 
 // requireDomain checks that the profile names a provider idcsctl may talk
 // to, and says how to name one when it does not.
+// Everything missing is named at once, so the person fixes it in one go.
 func requireDomain(p *config.Resolved) (string, error) {
+	var missing, fixes []string
 	if p.Domain == "" {
-		return "", usagef("profile %q has no domain: pass --domain https://idcs-<id>.identity.oraclecloud.com or set IDCSCTL_DOMAIN", p.Name)
+		missing = append(missing, "no domain")
+		fixes = append(fixes, "--domain https://idcs-<id>.identity.oraclecloud.com (or set "+config.EnvDomain+")")
 	}
 	if p.ClientID == "" {
-		return "", usagef("profile %q has no client id: pass --client-id ID or set IDCSCTL_CLIENT_ID (see docs/registering.md)", p.Name)
+		missing = append(missing, "no client id")
+		fixes = append(fixes, "--client-id ID (or set "+config.EnvClientID+")")
+	}
+	if len(missing) > 0 {
+		return "", usagef("profile %q has %s: pass %s; docs/registering.md says where to find them",
+			p.Name, strings.Join(missing, " and "), strings.Join(fixes, " and "))
 	}
 	u, err := auth.CheckDomainURL(p.Domain)
 	if err != nil {

@@ -218,3 +218,28 @@ func TestProfileNameRejectsPathTricks(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeDomain(t *testing.T) {
+	tests := []struct {
+		in, want string
+		cut      bool
+	}{
+		{"", "", false},
+		{"https://idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com", false},
+		{"idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com", false},
+		{" idcs-1.identity.oraclecloud.com/ ", "https://idcs-1.identity.oraclecloud.com/", false},
+		{"https://idcs-1.identity.oraclecloud.com/ui/v1/adminconsole", "https://idcs-1.identity.oraclecloud.com", true},
+		{"https://idcs-1.identity.oraclecloud.com:443/oauth2/v1/token", "https://idcs-1.identity.oraclecloud.com:443", true},
+		{"idcs-1.identity.oraclecloud.com/ui/v1/signin?x=1", "https://idcs-1.identity.oraclecloud.com", true},
+		{"http://127.0.0.1:8080/.well-known/openid-configuration", "http://127.0.0.1:8080", true},
+		{"https://op.example.com/tenant", "https://op.example.com/tenant", false},
+		{"http://idcs.example.com", "http://idcs.example.com", false}, // refused later, with its reason
+		{"https://", "https://", false},
+	}
+	for _, tt := range tests {
+		got, note := NormalizeDomain(tt.in)
+		if got != tt.want || (note != "") != tt.cut {
+			t.Errorf("NormalizeDomain(%q) = %q, %q; want %q, cut %v", tt.in, got, note, tt.want, tt.cut)
+		}
+	}
+}

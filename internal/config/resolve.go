@@ -35,6 +35,10 @@ type Resolved struct {
 	// InFile says whether the profile exists in the config file, so login
 	// knows whether it must save it.
 	InFile bool
+	// DomainNote says how the domain given was turned into the domain URL
+	// (a page's URL cut back to its origin), for the person; "" when it
+	// was taken as given.
+	DomainNote string
 }
 
 // ProfileName picks the profile a command works on: flag, then
@@ -64,7 +68,7 @@ func (f *File) Resolve(getenv func(string) string, o Overrides) (*Resolved, erro
 		r.Name = name
 		r.InFile = true
 	}
-	r.Domain = firstNonEmpty(o.Domain, getenv(EnvDomain), r.Domain)
+	r.Domain, r.DomainNote = NormalizeDomain(firstNonEmpty(o.Domain, getenv(EnvDomain), r.Domain))
 	r.ClientID = firstNonEmpty(o.ClientID, getenv(EnvClientID), r.ClientID)
 	r.TokenStore = firstNonEmpty(o.TokenStore, getenv(EnvTokenStore), r.TokenStore, "auto")
 	r.RedirectURL = firstNonEmpty(o.RedirectURL, r.RedirectURL)
