@@ -9,6 +9,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
@@ -112,10 +113,16 @@ func storedClaims(raw string) map[string]any {
 	return c
 }
 
+// claimString reads a string claim made safe to show: claims come from the
+// provider, and a display name with escape sequences must not reach the
+// terminal (JSON output included, which does not escape C1 controls).
 func claimString(c map[string]any, key string) string {
 	s, _ := c[key].(string)
-	return s
+	return auth.Printable(s, maxClaimLen)
 }
+
+// maxClaimLen bounds a claim shown to a person.
+const maxClaimLen = 256
 
 func firstOf(vals ...string) string {
 	for _, v := range vals {

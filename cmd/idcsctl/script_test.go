@@ -99,6 +99,9 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 				"IDCSCTL_TOKEN_STORE=file",
 			)
 			e.Vars = append(e.Vars, extraEnv...)
+			if err := startHostile(e, srv.URL, testKey()); err != nil {
+				return err
+			}
 			return startResourceServers(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -107,6 +110,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"blob":          cmdBlob,
 			"revoke-access": cmdRevokeAccess,
 			"hold-port":     cmdHoldPort,
+			"hostile":       cmdHostile,
 		},
 	}
 }

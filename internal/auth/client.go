@@ -136,9 +136,10 @@ func (c *Client) tokenContext(ctx context.Context) (context.Context, *answerReco
 type answerRecorder struct {
 	base http.RoundTripper
 
-	mu     sync.Mutex
-	status int
-	media  string
+	mu      sync.Mutex
+	status  int
+	media   string
+	secrets []string // of every request carried, to redact provider text
 }
 
 func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -146,6 +147,10 @@ func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	secrets := requestSecrets(req)
+	r.mu.Lock()
+	r.secrets = append(r.secrets, secrets...)
+	r.mu.Unlock()
 	resp, err := base.RoundTrip(req)
 	if err == nil {
 		r.mu.Lock()
@@ -175,7 +180,9 @@ func tokenError(ctx context.Context, endpoint string, err error, rec *answerReco
 			status, media = re.Response.StatusCode, contentType(re.Response)
 		}
 		if re.ErrorCode != "" {
-			return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI, Status: status, Endpoint: endpoint}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return RedactError(&ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI, Status: status, Endpoint: endpoint}, rec.secrets...)
 		}
 		if !isJSON(media) {
 			return badBody(endpoint, status, media)

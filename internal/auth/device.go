@@ -188,7 +188,7 @@ func (c *Client) deviceAuthorize(ctx context.Context) (*deviceAuth, error) {
 		return nil, fmt.Errorf("%s request failed: %w", endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, endpointError(endpoint, resp, body)
+		return nil, endpointError(endpoint, req, resp, body)
 	}
 	var da deviceAuth
 	if err := json.Unmarshal(body, &da); err != nil {
@@ -219,14 +219,14 @@ func (c *Client) do(req *http.Request) ([]byte, *http.Response, error) {
 
 // endpointError reads an RFC 6749 error answer, or describes a broken one
 // without quoting it.
-func endpointError(endpoint string, resp *http.Response, body []byte) error {
+func endpointError(endpoint string, req *http.Request, resp *http.Response, body []byte) error {
 	var e struct {
 		Code        string `json:"error"`
 		Description string `json:"error_description"`
 		URI         string `json:"error_uri"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Code != "" {
-		return &ProviderError{Code: e.Code, Description: e.Description, URI: e.URI, Status: resp.StatusCode, Endpoint: endpoint}
+		return RedactError(&ProviderError{Code: e.Code, Description: e.Description, URI: e.URI, Status: resp.StatusCode, Endpoint: endpoint}, requestSecrets(req)...)
 	}
 	if !isJSON(contentType(resp)) {
 		return notJSON(endpoint, resp)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -88,20 +87,8 @@ func providerHint(code string) string {
 	return ""
 }
 
-// printable keeps provider text from moving the terminal's cursor or
-// flooding the screen: a hostile provider controls these strings.
-func printable(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
-}
+// printable is Printable for provider text inside an error.
+func printable(s string, limit int) string { return Printable(s, limit) }
 
 // IsInvalidGrant reports whether err says the grant (a code, a refresh token,
 // a device code) is invalid or expired, so only a new sign-in can help.

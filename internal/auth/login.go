@@ -112,7 +112,7 @@ func (c *Client) authURL(conf *oauth2.Config, f flow, extra map[string]string) (
 // Ctrl-C (ctx cancelled) gives ErrCancelled, the timeout ErrTimeout, an
 // error= answer a *ProviderError, an unusable ID token a *VerifyError, and no
 // free port a *PortsInUseError.
-func (c *Client) Login(ctx context.Context, opts LoginOptions) (*Result, error) {
+func (c *Client) Login(ctx context.Context, opts LoginOptions) (_ *Result, err error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -128,6 +128,9 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*Result, error) 
 	defer cancel()
 
 	f := newFlow()
+	// Provider text in any error (a callback's error_description, an
+	// error page) must not quote this sign-in's secrets back.
+	defer func() { RedactError(err, f.state, f.verifier, f.nonce) }()
 	if opts.Paste != nil {
 		return c.loginPaste(ctx, opts, f, stderr)
 	}

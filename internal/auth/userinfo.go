@@ -94,5 +94,5 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	return endpointError(endpoint, resp, body)
+	return endpointError(endpoint, req, resp, body)
 }

@@ -107,7 +107,8 @@ func (c *Client) verify(ctx context.Context, raw, nonce, accessToken string) (*C
 	if err := idt.Claims(&claims.Raw); err != nil {
 		return nil, &VerifyError{Reason: ReasonMalformed, Err: errors.New("its claims are not a JSON object")}
 	}
-	str := func(k string) string { s, _ := claims.Raw[k].(string); return s }
+	// Claims are shown to people: no escape sequence may reach a terminal.
+	str := func(k string) string { s, _ := claims.Raw[k].(string); return Printable(s, 256) }
 	claims.Name = str("name")
 	claims.PreferredUsername = str("preferred_username")
 	claims.Email = str("email")

@@ -169,9 +169,12 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 		}
 	}
 	if auth.IsInvalidGrant(err) {
+		auth.RedactError(err, cur.AccessToken, cur.RefreshToken, cur.IDToken)
 		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the refresh token was rejected (expired, revoked or already used)", Err: err}
 	}
 	if err != nil {
+		// A provider may quote the profile's tokens in its error text.
+		auth.RedactError(err, cur.AccessToken, cur.RefreshToken, cur.IDToken)
 		return nil, fmt.Errorf("refresh tokens of profile %q: %w", m.Profile, err)
 	}
 	next := Merge(cur, res)
@@ -198,6 +201,7 @@ func (m *Manager) renew(ctx context.Context, cur *store.Token) (*store.Token, er
 	}
 	res, err := rn.ClientCredentials(ctx, strings.Fields(cur.Scope)...)
 	if err != nil {
+		auth.RedactError(err, cur.AccessToken, cur.IDToken)
 		return nil, fmt.Errorf("renew the client credentials token of profile %q: %w", m.Profile, err)
 	}
 	next := Merge(cur, res)
