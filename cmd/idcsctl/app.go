@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,45 @@ func (a *app) resolve(o config.Overrides) (*config.File, *config.Resolved, error
 		fmt.Fprintf(a.deps.Stderr, "Note: %s.\n", p.DomainNote)
 	}
 	return f, p, nil
+}
+
+// resolveExisting is resolve for the commands that use a profile's tokens
+// (token, whoami, fetch, logout). A profile named by --profile,
+// IDCSCTL_PROFILE or default_profile that is in neither the config file
+// nor any token store, and that no flag or environment variable defines,
+// is a mistyped name: a usage error (exit 2) naming the profiles that
+// exist, not a "sign in" (exit 4) that would create a new profile.
+func (a *app) resolveExisting(o config.Overrides) (*config.File, *config.Resolved, error) {
+	f, p, err := a.resolve(o)
+	if err != nil || p.InFile || p.Domain != "" || p.Name == config.DefaultProfile {
+		return f, p, err
+	}
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	known, err := store.Known(dir)
+	if err != nil || slices.Contains(known, p.Name) {
+		// Unreadable folders: the store itself will say what is wrong.
+		return f, p, nil
+	}
+	names := append(f.Names(), known...)
+	slices.Sort(names)
+	return nil, nil, unknownProfileError(p.Name, slices.Compact(names))
+}
+
+// unknownProfileError says that a profile does not exist, which ones do,
+// and how to create it.
+func unknownProfileError(name string, names []string) error {
+	create := fmt.Sprintf("to create it, sign in with `idcsctl login -p %s --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID`", name)
+	if len(names) == 0 {
+		return usagef("profile %q does not exist, nor does any other yet; %s", name, create)
+	}
+	hint := ""
+	if s := config.Suggest(name, names); len(s) > 0 {
+		hint = fmt.Sprintf(" (did you mean %q?)", s[0])
+	}
+	return usagef("profile %q does not exist%s; the profiles are %s; %s", name, hint, strings.Join(names, ", "), create)
 }
 
 // requireDomain checks that the profile names a provider idcsctl may talk

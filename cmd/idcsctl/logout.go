@@ -42,7 +42,11 @@ tokens are deleted even when revocation fails; idcsctl says so on stderr.`,
 }
 
 func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
-	f, cur, err := a.resolve(o.overrides)
+	resolve := a.resolveExisting
+	if o.all {
+		resolve = a.resolve // logs out of what exists, whatever the name
+	}
+	f, cur, err := resolve(o.overrides)
 	if err != nil {
 		return err
 	}

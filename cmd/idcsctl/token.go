@@ -53,7 +53,7 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 	if o.margin < 0 {
 		return usagef("--margin must not be negative")
 	}
-	_, p, err := a.resolve(o.overrides)
+	_, p, err := a.resolveExisting(o.overrides)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 			return usagef("--template: %v", err)
 		}
 	}
-	_, p, err := a.resolve(o.overrides)
+	_, p, err := a.resolveExisting(o.overrides)
 	if err != nil {
 		return err
 	}

@@ -243,3 +243,22 @@ func TestNormalizeDomain(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	known := []string{"default", "lab", "prod", "production", "work"}
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"wrok", []string{"work"}},
+		{"prd", []string{"prod"}},
+		{"prod", []string{"prod", "production"}},
+		{"nosuch", nil},
+		{"defualt", []string{"default"}},
+	}
+	for _, tt := range tests {
+		if got := Suggest(tt.name, known); !slices.Equal(got, tt.want) {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

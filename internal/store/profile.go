@@ -1,6 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+)
 
 const maxProfileLen = 64
 
@@ -21,4 +25,22 @@ func checkProfile(name string) error {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// Known lists the profiles that have tokens in the file store under dir or
+// an entry in the keyring's index there, sorted and without duplicates. It
+// reads only folders, never the keyring, so telling a mistyped profile name
+// from a signed-out profile costs nothing.
+func Known(dir string) ([]string, error) {
+	files, err := listProfiles(filepath.Join(dir, tokensFolder), ".json")
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := listProfiles(filepath.Join(dir, indexFolder), "")
+	if err != nil {
+		return nil, err
+	}
+	names := append(files, keyring...)
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
