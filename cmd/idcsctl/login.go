@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -46,6 +47,8 @@ type loginOptions struct {
 	clientCreds    bool
 	secretStdin    bool
 	saveSecret     bool
+	prompt         string // OpenID Connect prompt: login, select_account, consent or none
+	loginHint      string // the user the domain's sign-in page is to expect
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -77,6 +80,8 @@ See docs/login.md for every way to sign in.`,
   idcsctl login --no-browser        # print the URL, open it yourself
   idcsctl login --paste             # sign in elsewhere, paste the address back
   idcsctl login --device            # enter a code on another device
+  idcsctl login --prompt login      # sign in again, maybe as someone else
+  idcsctl login --prompt none       # only if the browser is still signed in to the domain
   printf %s "$SECRET" | idcsctl login --client-credentials --client-secret-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,6 +105,9 @@ See docs/login.md for every way to sign in.`,
 	f.BoolVar(&o.clientCreds, "client-credentials", false, "get a token for the application itself, with no person (CI); needs the client secret")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential application's client secret from the first line of stdin")
 	f.BoolVar(&o.saveSecret, "save-secret", false, "keep the client secret in the OS keyring for later commands of this profile")
+	f.StringVar(&o.prompt, "prompt", "", "ask the domain to show its sign-in page again (login), let the person pick an account (select_account), ask for consent again (consent), or sign in only from the browser's existing session (none)")
+	f.StringVar(&o.loginHint, "login-hint", "", "user name the domain's sign-in page is to expect (login_hint): sign in as someone else than the browser's session")
+	_ = cmd.RegisterFlagCompletionFunc("prompt", cobra.FixedCompletions(promptValues, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -157,6 +165,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		return fmt.Errorf("wait for another sign-in of profile %q: %w", p.Name, err)
 	}
 	defer unlock()
+	a.sayAlreadySignedIn(ctx, st, p, domain)
 
 	tok, err := a.signIn(ctx, client, file, p, o)
 	if err != nil {
@@ -183,6 +192,22 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	return nil
 }
 
+// sayAlreadySignedIn tells in one line that the profile already holds a
+// working sign-in to this domain and client, whose, and until when, so that
+// signing in again (perhaps as someone else) is a choice the person sees.
+// Whatever it cannot read, it leaves for the sign-in to replace.
+func (a *app) sayAlreadySignedIn(ctx context.Context, st store.Store, p *config.Resolved, domain string) {
+	t, err := st.Load(ctx, p.Name)
+	if err != nil || t.AccessToken == "" || t.Domain != domain || t.ClientID != p.ClientID {
+		return
+	}
+	if !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry) {
+		return
+	}
+	fmt.Fprintf(a.deps.Stderr, "Already signed in to %s as %s (access token valid until %s); signing in again.\n",
+		domain, summarize(p, st.Name(), t).displayUser(), formatTime(t.Expiry))
+}
+
 // check refuses flag combinations that cannot work together.
 func (o *loginOptions) check() error {
 	if o.timeout <= 0 {
@@ -203,7 +228,33 @@ func (o *loginOptions) check() error {
 	if o.paste && o.secretStdin {
 		return usagef("--paste and --client-secret-stdin both read stdin: set %s for the secret instead", config.EnvClientSecret)
 	}
+	if o.prompt != "" && !slices.Contains(promptValues, o.prompt) {
+		return usagef("--prompt %q is not one of %s", o.prompt, strings.Join(promptValues, ", "))
+	}
+	if strings.IndexFunc(o.loginHint, unicode.IsControl) >= 0 || len(o.loginHint) > 256 {
+		return usagef("--login-hint must be a user name of at most 256 characters, without control characters")
+	}
+	if (o.prompt != "" || o.loginHint != "") && (o.device || o.clientCreds) {
+		return usagef("--prompt and --login-hint shape the browser sign-in; --device and --client-credentials have none")
+	}
 	return nil
+}
+
+// promptValues are the values of OpenID Connect's prompt parameter (Core
+// 3.1.2.1) that --prompt takes, one at a time.
+var promptValues = []string{"login", "select_account", "consent", "none"}
+
+// authorizeParams are the parameters the options add to the authorization
+// request.
+func (o *loginOptions) authorizeParams() map[string]string {
+	params := map[string]string{}
+	if o.prompt != "" {
+		params["prompt"] = o.prompt
+	}
+	if o.loginHint != "" {
+		params["login_hint"] = o.loginHint
+	}
+	return params
 }
 
 // signIn runs the grant the options ask for and returns the token to keep.
@@ -241,6 +292,7 @@ func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File
 		Timeout:        o.timeout,
 		SSHDestination: plan.ssh,
 		CheckRequest:   true,
+		ExtraParams:    o.authorizeParams(),
 	}
 	if o.paste {
 		opts.Paste = a.deps.Stdin
@@ -422,11 +474,27 @@ func loginError(err error, file *config.File, p *config.Resolved, o config.Overr
 		return fmt.Errorf("%w; nothing was stored", err)
 	case errors.As(err, &ports):
 		return portsError(ports, file, p, o)
+	case interactionRequired(err):
+		return fmt.Errorf("%w: the domain cannot sign you in without showing its sign-in page (%w); run `idcsctl login` without --prompt none", session.ErrLoginRequired, err)
 	case errors.As(err, &refused):
 		return fmt.Errorf("sign-in failed: %w. The redirect URIs idcsctl uses are %s (%s)",
 			err, strings.Join(redirectURIs(p), ", "), portSetting(file, p, o))
 	}
 	return fmt.Errorf("sign-in failed: %w", err)
+}
+
+// interactionRequired reports the errors OpenID Connect's prompt=none
+// ends with (Core 3.1.2.6): the domain would have to show the person a page.
+func interactionRequired(err error) bool {
+	var pe *auth.ProviderError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "login_required", "interaction_required", "consent_required", "account_selection_required":
+		return true
+	}
+	return false
 }
 
 // portsError says which ports were tried, where that list comes from, and

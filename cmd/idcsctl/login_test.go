@@ -771,6 +771,12 @@ func TestLoginErrorsSayWhatToChange(t *testing.T) {
 			want: []string{"no sign-in arrived in time; the callback server has stopped"}},
 		{name: "ctrl-c", err: fmt.Errorf("%w: %w", auth.ErrCancelled, context.Canceled), p: defaults, wantCode: exitCancelled,
 			want: []string{"sign-in cancelled (interrupted)"}},
+		{name: "prompt none without a session", err: &auth.ProviderError{Code: "login_required", Description: "The user is not signed in.", Endpoint: "authorization"}, p: defaults, wantCode: exitLoginRequired,
+			want: []string{"sign-in required: the domain cannot sign you in without showing its sign-in page", "login_required: The user is not signed in.", "run `idcsctl login` without --prompt none"}},
+		{name: "prompt none needing consent", err: &auth.ProviderError{Code: "consent_required", Endpoint: "authorization"}, p: defaults, wantCode: exitLoginRequired,
+			want: []string{"consent_required", "without --prompt none"}},
+		{name: "access denied stays a provider error", err: &auth.ProviderError{Code: "access_denied", Endpoint: "authorization"}, p: defaults, wantCode: exitError,
+			want: []string{"sign-in failed: ", "access_denied"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -801,6 +807,12 @@ func TestLoginFlagsThatCannotWorkTogetherAreUsageErrors(t *testing.T) {
 		{[]string{"--save-secret"}, "--save-secret keeps the secret given by IDCSCTL_CLIENT_SECRET or --client-secret-stdin"},
 		{[]string{"--timeout", "-1s"}, "--timeout must be positive"},
 		{[]string{"--client-secret-stdin"}, "stdin holds no secret"},
+		{[]string{"--prompt", "again"}, `--prompt "again" is not one of login, select_account, consent, none`},
+		{[]string{"--prompt", "none login"}, `--prompt "none login" is not one of`},
+		{[]string{"--prompt", "login", "--device"}, "--prompt and --login-hint shape the browser sign-in"},
+		{[]string{"--login-hint", "ada", "--client-credentials"}, "--prompt and --login-hint shape the browser sign-in"},
+		{[]string{"--login-hint", "ada\x1b[2J"}, "--login-hint must be a user name"},
+		{[]string{"--login-hint", strings.Repeat("a", 257)}, "--login-hint must be a user name of at most 256 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

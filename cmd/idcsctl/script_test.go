@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -214,6 +216,11 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 //	away         do nothing: the person never signs in
 //	record       write the URL to the file $TESTBROWSER_RECORD and do nothing else
 //	fail         exit 1 at once, as a broken launcher does
+//
+// With TESTBROWSER_PROFILE naming a file, the browser keeps its cookies
+// there between runs, as one browser profile does: the domain's session
+// then lets the next sign-in skip the form. Without it every run is a
+// private window.
 func testBrowserMain() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: testbrowser URL")
@@ -273,5 +280,72 @@ func testBrowser(raw, mode string) error {
 		return fmt.Errorf("unknown TESTBROWSER_MODE %q", mode)
 	}
 	fb := &browser.FormBrowser{Username: os.Getenv("TESTBROWSER_USER"), Password: os.Getenv("TESTBROWSER_PASSWORD")}
-	return fb.Visit(ctx, raw)
+	profile := os.Getenv("TESTBROWSER_PROFILE")
+	if profile == "" {
+		return fb.Visit(ctx, raw)
+	}
+	jar, err := loadProfileJar(profile)
+	if err != nil {
+		return err
+	}
+	fb.Jar = jar
+	err = fb.Visit(ctx, raw)
+	return errors.Join(err, jar.save())
+}
+
+// profileJar is a cookie jar kept in a JSON file between runs of the test
+// browser: the cookies of each origin it was given, by name and value.
+type profileJar struct {
+	*cookiejar.Jar
+	path    string
+	origins map[string]bool
+}
+
+func loadProfileJar(path string) (*profileJar, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	j := &profileJar{Jar: jar, path: path, origins: map[string]bool{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var saved map[string][]*http.Cookie
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return nil, fmt.Errorf("browser profile %s: %w", path, err)
+	}
+	for origin, cookies := range saved {
+		u, err := url.Parse(origin)
+		if err != nil {
+			return nil, err
+		}
+		j.SetCookies(u, cookies)
+	}
+	return j, nil
+}
+
+// SetCookies keeps the cookies and remembers their origin for save.
+func (j *profileJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	j.Jar.SetCookies(u, cookies)
+	j.origins[u.Scheme+"://"+u.Host+"/"] = true
+}
+
+func (j *profileJar) save() error {
+	out := map[string][]*http.Cookie{}
+	for origin := range j.origins {
+		u, err := url.Parse(origin)
+		if err != nil {
+			return err
+		}
+		out[origin] = j.Jar.Cookies(u)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(j.path, b, 0o600)
 }

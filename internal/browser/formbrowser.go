@@ -37,7 +37,11 @@ const maxPage = 1 << 20
 type FormBrowser struct {
 	// HTTP sends the requests; each visit uses a copy with a fresh cookie
 	// jar, like a private window. nil = a client with a 30-second timeout.
-	HTTP     *http.Client
+	HTTP *http.Client
+	// Jar, when set, is the cookie jar of every visit instead, as one
+	// browser profile keeps cookies: a provider's browser session then
+	// outlives a sign-in, and the next one may skip the form.
+	Jar      http.CookieJar
 	Username string
 	Password string
 	// Done, when set, is called once per Open from the visit's goroutine:
@@ -84,7 +88,8 @@ func (b *FormBrowser) Wait() error {
 // Visit is Open in the foreground: it returns when the visit ends. When
 // rawURL carries a redirect_uri (an authorization request), the visit
 // succeeds on reaching it; otherwise (a device verification page, say) it
-// succeeds on the first page without a password form after signing in.
+// succeeds on the first page without a password form after signing in, or
+// on a first page (after redirects) that has no form at all: a sign-out.
 func (b *FormBrowser) Visit(ctx context.Context, rawURL string) error {
 	start, err := pageURL(rawURL)
 	if err != nil {
@@ -125,7 +130,7 @@ func (b *FormBrowser) Visit(ctx context.Context, rawURL string) error {
 			switch {
 			case pg.status >= 400:
 				return fmt.Errorf("form browser: %s answered %d: %s", where(at), pg.status, pg.summary())
-			case target == nil && signedIn:
+			case target == nil && (signedIn || step == 0):
 				return nil
 			}
 			return fmt.Errorf("form browser: %s has no sign-in form and is not the redirect URI: %s", where(at), pg.summary())
@@ -149,6 +154,10 @@ func (b *FormBrowser) client() (*http.Client, error) {
 	if b.HTTP != nil {
 		copied := *b.HTTP
 		c = &copied
+	}
+	if b.Jar != nil {
+		c.Jar = b.Jar
+		return c, nil
 	}
 	jar, err := cookiejar.New(nil)
 	if err != nil {

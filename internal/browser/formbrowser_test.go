@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -241,5 +242,82 @@ func TestFormBrowserVisitHonoursContext(t *testing.T) {
 	err := testBrowser("ada", "correct horse").Visit(ctx, s.authorizeURL())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// sessionSite signs a browser in once: the form sets a session cookie, and
+// a browser that has it goes straight to the callback.
+func sessionSite(t *testing.T) (*httptest.Server, *int) {
+	t.Helper()
+	posts := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err == nil && c.Value == "ada" {
+			http.Redirect(w, r, "/callback", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<form method="post" action="/login"><input name="username"><input type="password" name="password"><button>Sign in</button></form>`)
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		posts++
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "ada", Path: "/"})
+		http.Redirect(w, r, "/callback", http.StatusFound)
+	})
+	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<title>Signed in</title>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &posts
+}
+
+func TestFormBrowserJarKeepsTheSessionAcrossVisits(t *testing.T) {
+	srv, posts := sessionSite(t)
+	start := srv.URL + "/authorize?redirect_uri=" + url.QueryEscape(srv.URL+"/callback")
+
+	private := testBrowser("ada", "pw")
+	for range 2 {
+		if err := private.Visit(visitCtx(t), start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *posts != 2 {
+		t.Fatalf("private windows signed in %d times, want 2", *posts)
+	}
+
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile := testBrowser("ada", "pw")
+	profile.Jar = jar
+	for range 2 {
+		if err := profile.Visit(visitCtx(t), start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *posts != 3 {
+		t.Errorf("one browser profile signed in %d more times, want 1: the second visit should reuse the session", *posts-2)
+	}
+}
+
+func TestFormBrowserVisitEndsOnAPageWithoutAForm(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /signout", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/signed-out", http.StatusFound)
+	})
+	mux.HandleFunc("GET /signed-out", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<title>Signed out</title><p>Done.</p>`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	if err := testBrowser("ada", "pw").Visit(visitCtx(t), srv.URL+"/signout"); err != nil {
+		t.Errorf("a sign-out page: %v", err)
+	}
+	if err := testBrowser("ada", "pw").Visit(visitCtx(t), srv.URL+"/gone"); err == nil {
+		t.Error("a 404 ended the visit well")
 	}
 }

@@ -179,8 +179,9 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, q url.Value
 		fail("invalid_request", "The code_challenge must be the 43-character base64url S256 hash of the code verifier.")
 		return
 	}
-	if slices.Contains(strings.Fields(q.Get("prompt")), "none") {
-		fail("login_required", "The user is not signed in.")
+	decision := decidePrompt(q, e.browserSessionOf(r))
+	if decision.err != nil {
+		fail(decision.err.code, decision.err.desc)
 		return
 	}
 	req := &authRequest{
@@ -193,11 +194,17 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, q url.Value
 		challenge:   challenge,
 		expires:     e.now().Add(signInTTL),
 	}
+	if s := decision.session; s != nil {
+		// This browser signed in before: IDCS answers at once, as the
+		// same user, with the session's original auth_time.
+		e.issueCode(w, r, req, s.user, s.authTime)
+		return
+	}
 	id := randomToken(24)
 	e.mu.Lock()
 	e.pending[id] = req
 	e.mu.Unlock()
-	e.render(w, http.StatusOK, "login", page{Title: "Sign In", ClientName: c.Name, Action: loginPath, RequestID: id})
+	e.render(w, http.StatusOK, "login", page{Title: "Sign In", ClientName: c.Name, Action: loginPath, RequestID: id, Username: q.Get("login_hint")})
 }
 
 // login handles the sign-in form: Cancel, a wrong password (the form again,
@@ -238,10 +245,18 @@ func (e *Emulator) login(w http.ResponseWriter, r *http.Request, form url.Values
 		e.errorPage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in request was already used.")
 		return
 	}
+	now := e.now()
+	e.startBrowserSession(w, r, user, now)
+	e.issueCode(w, r, req, user, now)
+}
+
+// issueCode ends a signed-in authorization request: a redirect to the
+// client with a fresh code.
+func (e *Emulator) issueCode(w http.ResponseWriter, r *http.Request, req *authRequest, user *User, authTime time.Time) {
 	code := randomToken(32)
 	now := e.now()
 	e.mu.Lock()
-	e.codes[hashToken(code)] = &authCode{req: *req, user: user, authTime: now, expires: now.Add(e.codeTTL)}
+	e.codes[hashToken(code)] = &authCode{req: *req, user: user, authTime: authTime, expires: now.Add(e.codeTTL)}
 	e.mu.Unlock()
 	redirectTo(w, r, req.redirectURI, url.Values{"code": {code}, "state": {req.state}})
 }
@@ -321,9 +336,12 @@ func s256(verifier string) string {
 	return b64(sum[:])
 }
 
-// handleUserLogout is IDCS's browser sign-out. A post_logout_redirect_uri
-// must be registered for the application that id_token_hint (or client_id)
-// names; without one the user sees a signed-out page.
+// handleUserLogout is IDCS's browser sign-out: it ends the browser's
+// session, so the next sign-in shows the form again. As IDCS documents, a
+// post_logout_redirect_uri needs the id_token_hint that names the
+// application (its client_id claim), and must be registered for it exactly;
+// without one the user sees a signed-out page. Any error leaves the session
+// as it was.
 func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if k, dup := repeated(q); dup {
@@ -333,7 +351,7 @@ func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 	var clientID string
 	if hint := q.Get("id_token_hint"); hint != "" {
 		// An expired ID token is a fine hint (OpenID Connect RP-Initiated
-		// Logout 2); only its signature and type are checked.
+		// Logout 2); only its signature, issuer and type are checked.
 		claims, err := e.keys.verify(hint)
 		if err != nil || claims["tok_type"] != "IT" || claims["iss"] != e.issuer {
 			e.errorPage(w, http.StatusBadRequest, "Invalid request", "The id_token_hint is not an identity token issued by this identity domain.")
@@ -341,16 +359,14 @@ func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		clientID, _ = claims["client_id"].(string)
 	}
-	if cid := q.Get("client_id"); cid != "" {
-		if clientID != "" && cid != clientID {
-			e.errorPage(w, http.StatusBadRequest, "Invalid request", "The client_id does not match the application of the id_token_hint.")
-			return
-		}
-		clientID = cid
+	if cid := q.Get("client_id"); cid != "" && clientID != "" && cid != clientID {
+		e.errorPage(w, http.StatusBadRequest, "Invalid request", "The client_id does not match the application of the id_token_hint.")
+		return
 	}
-	if post := q.Get("post_logout_redirect_uri"); post != "" {
+	post := q.Get("post_logout_redirect_uri")
+	if post != "" {
 		if clientID == "" {
-			e.errorPage(w, http.StatusBadRequest, "Invalid request", "A post_logout_redirect_uri needs an id_token_hint or a client_id naming the application.")
+			e.errorPage(w, http.StatusBadRequest, "Invalid request", "A post_logout_redirect_uri needs the id_token_hint of the application's sign-in.")
 			return
 		}
 		c, ok := e.client(clientID)
@@ -363,6 +379,9 @@ func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("The post_logout_redirect_uri %s is not registered for the application %s.", shorten(post), shorten(c.Name)))
 			return
 		}
+	}
+	e.endBrowserSession(w, r)
+	if post != "" {
 		redirectTo(w, r, post, url.Values{"state": {q.Get("state")}})
 		return
 	}

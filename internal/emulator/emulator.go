@@ -199,10 +199,11 @@ type Emulator struct {
 	pending    map[string]*authRequest // sign-in page request id -> request
 	codes      map[string]*authCode    // hash of code -> code
 	grants     []*grant
-	refresh    map[string]*refreshRecord // hash of refresh token -> record
-	access     map[string]*accessRecord  // hash of access token -> record
-	devices    map[string]*deviceAuth    // hash of device code -> request
-	userCodes  map[string]*deviceAuth    // normalised user code -> request
+	refresh    map[string]*refreshRecord  // hash of refresh token -> record
+	access     map[string]*accessRecord   // hash of access token -> record
+	devices    map[string]*deviceAuth     // hash of device code -> request
+	userCodes  map[string]*deviceAuth     // normalised user code -> request
+	sessions   map[string]*browserSession // hash of session cookie -> signed-in browser
 	counts     map[string]int
 	failures   map[string]*Failure
 	trusts     []Trust
@@ -236,6 +237,7 @@ func New(opts Options) (*Emulator, error) {
 		access:         map[string]*accessRecord{},
 		devices:        map[string]*deviceAuth{},
 		userCodes:      map[string]*deviceAuth{},
+		sessions:       map[string]*browserSession{},
 		counts:         map[string]int{},
 		failures:       map[string]*Failure{},
 		upsts:          map[string]*upstRecord{},

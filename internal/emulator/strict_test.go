@@ -33,6 +33,8 @@ func TestAuthorizeRefusesBadRequests(t *testing.T) {
 		{name: "missing scope", edit: func(q url.Values) { q.Del("scope") }, wantError: "invalid_request"},
 		{name: "repeated parameter", edit: func(q url.Values) { q.Add("scope", "openid") }, wantError: "invalid_request"},
 		{name: "prompt none without a session", edit: func(q url.Values) { q.Set("prompt", "none") }, wantError: "login_required"},
+		{name: "unknown prompt", edit: func(q url.Values) { q.Set("prompt", "again") }, wantError: "invalid_request"},
+		{name: "prompt none with another value", edit: func(q url.Values) { q.Set("prompt", "none login") }, wantError: "invalid_request"},
 		{name: "request object", edit: func(q url.Values) { q.Set("request", "eyJ") }, wantError: "request_not_supported"},
 	}
 	v := newEnv(t, Options{})
