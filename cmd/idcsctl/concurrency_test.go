@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -296,5 +297,100 @@ func TestTokenKilledMidRefreshLeavesAWorkingSession(t *testing.T) {
 	}
 	if n := c.emu.Counts()["token:refresh_token"]; n != 1 {
 		t.Errorf("refresh grants = %d, want 1 (the killed request never reached the grant)", n)
+	}
+}
+
+// TestTokenNeverFailsBesideARefreshingProcess runs `idcsctl token` in two
+// loops beside a third loop that forces a refresh on every call (`token
+// --margin 2h`), as scripts calling token in parallel with another
+// process's refresh do. Every call must print one of the tokens that were
+// ever stored, whole. By default it runs a fixed number of calls; with
+// IDCSCTL_SOAK=DURATION it runs for that long and logs the counts (the
+// figures of docs/testing.md), and IDCSCTL_SOAK_BIN names another idcsctl
+// binary to measure, such as an older build.
+func TestTokenNeverFailsBesideARefreshingProcess(t *testing.T) {
+	soak, _ := time.ParseDuration(os.Getenv("IDCSCTL_SOAK"))
+	c := newCLIEnv(t, os.Getenv("IDCSCTL_SOAK_BIN"), nil)
+	c.login()
+
+	ctx, cancel := context.WithTimeout(context.Background(), max(2*soak, 2*time.Minute))
+	defer cancel()
+	var stop atomic.Bool
+	if soak > 0 {
+		time.AfterFunc(soak, func() { stop.Store(true) })
+	}
+	const readers, readsEach = 2, 40
+	type counts struct{ ok, failed int }
+	var refreshes counts
+	var failures []string
+	var mu sync.Mutex
+	failed := func(what string, err error, stderr string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failures) < 5 {
+			failures = append(failures, fmt.Sprintf("%s: %v: %s", what, err, strings.TrimSpace(stderr)))
+		}
+	}
+	runOnce := func(args ...string) (string, string, error) {
+		var stdout, stderr bytes.Buffer
+		cmd := c.command(ctx, nil, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return strings.TrimSpace(stdout.String()), stderr.String(), err
+	}
+	var readersDone atomic.Int32
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() && readersDone.Load() < readers && ctx.Err() == nil {
+			_, stderr, err := runOnce("token", "--margin", "2h")
+			mu.Lock()
+			if err != nil {
+				refreshes.failed++
+			} else {
+				refreshes.ok++
+			}
+			mu.Unlock()
+			if err != nil {
+				failed("refreshing token", err, stderr)
+			}
+		}
+	})
+	reads := make([]counts, readers)
+	for r := range readers {
+		wg.Go(func() {
+			defer readersDone.Add(1)
+			for i := 0; ctx.Err() == nil; i++ {
+				if soak > 0 && stop.Load() || soak == 0 && i >= readsEach {
+					return
+				}
+				out, stderr, err := runOnce("token")
+				if err == nil && (out == "" || strings.ContainsAny(out, " \n")) {
+					err = fmt.Errorf("printed %q, not one token", out)
+				}
+				if err != nil {
+					reads[r].failed++
+					failed(fmt.Sprintf("reader %d, call %d", r+1, i+1), err, stderr)
+					continue
+				}
+				reads[r].ok++
+			}
+		})
+	}
+	wg.Wait()
+	var total counts
+	for _, r := range reads {
+		total.ok += r.ok
+		total.failed += r.failed
+	}
+	t.Logf("token: %d ok, %d failed; beside %d refreshes (%d failed); refresh grants at the emulator: %d",
+		total.ok, total.failed, refreshes.ok, refreshes.failed, c.emu.Counts()["token:refresh_token"])
+	if ctx.Err() != nil {
+		t.Fatalf("the loops did not finish in time: %v", ctx.Err())
+	}
+	if total.failed > 0 || refreshes.failed > 0 {
+		t.Fatalf("%d token calls and %d refreshes failed, want none; the first:\n%s", total.failed, refreshes.failed, strings.Join(failures, "\n"))
+	}
+	if refreshes.ok == 0 {
+		t.Fatal("no refresh ran beside the readers: the test proved nothing")
 	}
 }

@@ -332,6 +332,12 @@ func (k *keyringStore) deleteGens(ctx context.Context, profile string, refs []ge
 	return nil, nil
 }
 
+// loadAttempts bounds how often load reads the manifest again after a chunk
+// of the generation it named vanished: each time, another process's Save
+// replaced the entry meanwhile (Saves run one at a time under Lock), so a
+// reader fails only when five Saves land during five of its reads.
+const loadAttempts = 5
+
 func (k *keyringStore) Load(ctx context.Context, profile string) (*Token, error) {
 	t, _, err := k.load(ctx, profile)
 	return t, err
@@ -346,7 +352,7 @@ func (k *keyringStore) load(ctx context.Context, profile string) (*Token, time.T
 		return nil, time.Time{}, err
 	}
 	prevGen := ""
-	for range 3 {
+	for range loadAttempts {
 		m, err := k.readManifest(ctx, profile)
 		if errors.Is(err, ErrNotFound) {
 			return nil, time.Time{}, fmt.Errorf("%w (profile %q, keyring)", ErrNotFound, profile)

@@ -19,7 +19,11 @@ func (osKeyring) Get(service, user string) (string, error) {
 	if err := checkSessionBus(); err != nil {
 		return "", err
 	}
-	return keyring.Get(service, user)
+	v, err := keyring.Get(service, user)
+	for i := 0; i < vanishedRetries && itemVanished(err); i++ {
+		v, err = keyring.Get(service, user)
+	}
+	return v, err
 }
 
 func (osKeyring) Set(service, user, secret string) error {
@@ -33,7 +37,48 @@ func (osKeyring) Delete(service, user string) error {
 	if err := checkSessionBus(); err != nil {
 		return err
 	}
-	return keyring.Delete(service, user)
+	err := keyring.Delete(service, user)
+	for i := 0; i < vanishedRetries && itemVanished(err); i++ {
+		err = keyring.Delete(service, user)
+	}
+	return err
+}
+
+// vanishedRetries bounds how often Get and Delete search again after the
+// item they found vanished. Only another process's Save or Delete removes
+// items, a few at a time, so a second search normally settles it.
+const vanishedRetries = 3
+
+// itemVanished reports an error from go-keyring's Secret Service calls that
+// means the item its search found a moment ago was deleted before the next
+// call reached it: go-keyring searches for the item, then reads or deletes
+// it by its object path, and another process's Save deletes the chunks of
+// the generation it replaced in between. gnome-keyring answers a call to
+// such a path with UnknownMethod ("Object does not exist at path", "No
+// such interface"); other providers with UnknownObject or NoSuchObject.
+// Searching again then finds the item's replacement or nothing. A keyring
+// that is missing its collection gives the same names on every try, so it
+// still ends in its error after vanishedRetries.
+func itemVanished(err error) bool {
+	if err == nil {
+		return false
+	}
+	var name string
+	var dbusErr dbus.Error
+	var dbusErrPtr *dbus.Error
+	switch {
+	case errors.As(err, &dbusErr):
+		name = dbusErr.Name
+	case errors.As(err, &dbusErrPtr):
+		name = dbusErrPtr.Name
+	}
+	switch name {
+	case "org.freedesktop.DBus.Error.UnknownMethod",
+		"org.freedesktop.DBus.Error.UnknownObject",
+		"org.freedesktop.Secret.Error.NoSuchObject":
+		return true
+	}
+	return false
 }
 
 // errNoSessionBus is returned instead of calling go-keyring when this process

@@ -141,3 +141,11 @@ func benchLoad(b *testing.B, s Store, tok *Token) {
 		b.Fatal(err)
 	}
 }
+
+// Over the real Secret Service a reader also meets the window between
+// go-keyring's search for an item and its read of the secret, in which
+// another process's Save may delete that item (an old generation's chunk).
+func TestRealSecretServiceReadersNeverSeeAPartialSave(t *testing.T) {
+	opts := realKeyringOptions(t)
+	testReadersNeverSeeAPartialSave(t, func() Store { return NewKeyring(opts) }, 3, 60, 15)
+}
