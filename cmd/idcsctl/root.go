@@ -113,6 +113,10 @@ identity domain from a terminal with OpenID Connect (authorization code + PKCE),
 keeps the tokens in the OS keyring, and hands scripts fresh access tokens.
 
 Try it with no tenant at all:  idcsctl demo`,
+		Example: `  idcsctl login --domain https://idcs-0123456789abcdef.identity.oraclecloud.com --client-id ID
+  idcsctl whoami
+  curl -H "Authorization: Bearer $(idcsctl token)" https://api.example.com/orders
+  idcsctl -p work status -o json`,
 		Version:       buildinfo.Read(d.Stamp).Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

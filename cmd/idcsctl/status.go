@@ -15,23 +15,30 @@ import (
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
-type statusOptions struct{}
+type statusOptions struct {
+	tokenStore string
+}
 
 func newStatusCmd(a *app) *cobra.Command {
 	o := &statusOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every profile: signed in or not, who, until when",
 		Long: `Show every profile of the config file (and the one chosen by flags or
 environment): whether it is signed in, as whom, until when, and where its
-tokens are kept. It uses no network and never prints a token.`,
+tokens are kept. It uses no network and never prints a token.
+--token-store looks for every profile's tokens in that store, as it does
+for the other commands.`,
 		Example: `  idcsctl status
-  idcsctl status -o json | jq '.profiles[] | select(.signed_in) | .name'`,
+  idcsctl status -o json | jq '.profiles[] | select(.signed_in) | .name'
+  idcsctl status --token-store file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStatus(cmd.Context(), a, o)
 		},
 	}
+	addTokenStoreFlag(cmd, &o.tokenStore)
+	return cmd
 }
 
 // profileStatus is one profile in status's -o json; a documented contract.
@@ -50,8 +57,12 @@ type profileStatus struct {
 	Error       string     `json:"error,omitempty"`
 }
 
-func runStatus(ctx context.Context, a *app, _ *statusOptions) error {
-	f, cur, err := a.resolve(config.Overrides{})
+func runStatus(ctx context.Context, a *app, o *statusOptions) error {
+	// A mistyped flag is the command line's fault, not one profile's row.
+	if _, err := store.ParseKind(o.tokenStore); err != nil {
+		return &usageError{fmt.Errorf("--token-store: %w", err)}
+	}
+	f, cur, err := a.resolve(config.Overrides{TokenStore: o.tokenStore})
 	if err != nil {
 		return err
 	}
@@ -62,7 +73,7 @@ func runStatus(ctx context.Context, a *app, _ *statusOptions) error {
 	stores := map[string]store.Store{}
 	var out []profileStatus
 	for _, name := range names {
-		p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name})
+		p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name, TokenStore: o.tokenStore})
 		if err != nil {
 			out = append(out, profileStatus{Name: name, Error: err.Error()})
 			continue

@@ -20,7 +20,11 @@ and the Go release and platform that built it.
 
 Release builds carry all of them. A binary from "go install ...@version" knows its
 module version; one built with "go build" in a git checkout knows its commit
-(marked "modified" when the checkout had uncommitted changes).`,
+(marked "modified" when the checkout had uncommitted changes).
+
+-o json prints the same as one JSON object, with the fields of docs/output.md.`,
+		Example: `  idcsctl version
+  idcsctl version -o json | jq -r .version`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersion(a, o)
