@@ -10,6 +10,7 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/oci"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -112,12 +113,15 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 		return fmt.Errorf("lock profile %q: %w", p.Name, err)
 	}
 	defer unlock()
+	// The OCI sessions made from this sign-in go with it, whether or not
+	// tokens are left.
+	ociErr := a.removeOCISessions(p.Name)
 	t, err := st.Load(ctx, p.Name)
 	var corrupt *store.CorruptError
 	switch {
 	case isNotFound(err):
 		fmt.Fprintf(a.deps.Stderr, "Profile %q was not signed in.\n", p.Name)
-		return nil
+		return ociErr
 	case errors.As(err, &corrupt):
 		// Nothing to revoke can be read; clearing is what the person asked.
 		t = nil
@@ -131,7 +135,37 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 		return fmt.Errorf("forget the tokens of profile %q: %w", p.Name, err)
 	}
 	fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", p.Name)
-	return nil
+	return ociErr
+}
+
+// removeOCISessions deletes the OCI sessions the profile made (their files
+// and config sections, nothing else) and forgets them.
+func (a *app) removeOCISessions(profile string) error {
+	path, err := a.ociRecordsPath(profile)
+	if err != nil {
+		return err
+	}
+	recs, err := oci.LoadRecords(path)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	kept := recs.Sessions[:0]
+	for _, rec := range recs.Sessions {
+		removed, err := oci.Remove(rec)
+		for _, r := range removed {
+			fmt.Fprintf(a.deps.Stderr, "Removed the OCI session's %s.\n", r)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove OCI session %q: %w", rec.Name, err))
+			kept = append(kept, rec)
+		}
+	}
+	recs.Sessions = kept
+	if err := recs.Save(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // revoke asks the domain to revoke the tokens; failures are told, not

@@ -113,6 +113,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"revoke-access": cmdRevokeAccess,
 			"hold-port":     cmdHoldPort,
 			"hostile":       cmdHostile,
+			"perm":          cmdPerm,
 		},
 	}
 }
@@ -178,6 +179,22 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			Body: `{"error":"temporarily_unavailable","error_description":"injected"}`, ContentType: "application/json"})
 	default:
 		ts.Fatalf("unknown emu command %q", args[0])
+	}
+}
+
+// cmdPerm checks a file's permission bits:
+//
+//	perm 0600 PATH
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: perm MODE PATH")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := fi.Mode().Perm(); uint64(got) != want {
+		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
 	}
 }
 

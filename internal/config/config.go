@@ -44,6 +44,9 @@ type Profile struct {
 	TokenStore    string   `toml:"token_store,omitempty"`
 	AllowedHosts  []string `toml:"allowed_hosts,omitempty"`
 	CAFile        string   `toml:"ca_file,omitempty"`
+	// OCIRegion is the region `idcsctl oci session` writes into OCI
+	// sessions, remembered from its --region.
+	OCIRegion string `toml:"oci_region,omitempty"`
 }
 
 // File is the config file: named profiles and which one is the default.
@@ -240,7 +243,7 @@ func (p *Profile) check() error {
 
 // profileKeys lists the keys a profile table may hold, for error messages.
 func profileKeys() []string {
-	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file"}
+	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file", "oci_region"}
 }
 
 // lineOf finds the first line that sets key, so an error can point at it.

@@ -216,15 +216,17 @@ func (c *Config) SetSection(name string, keys []KV) error {
 }
 
 // RemoveSection removes section name and the blank line SetSection put
-// before it, so that adding and then removing a section gives the file
-// back as it was. It reports whether the section was there.
+// before it (when a blank line or the end of the file follows, so blank
+// lines do not pile up), so that adding and then removing sections gives
+// the file back as it was. It reports whether the section was there.
 func (c *Config) RemoveSection(name string) (bool, error) {
 	for _, s := range c.sections {
 		if s.name != name {
 			continue
 		}
 		start := s.header
-		if start > 0 && strings.TrimSpace(c.lines[start-1]) == "" && s.end == len(c.lines) {
+		blank := func(i int) bool { return strings.TrimSpace(c.lines[i]) == "" }
+		if start > 0 && blank(start-1) && (s.end == len(c.lines) || blank(s.end)) {
 			start--
 		}
 		c.lines = append(c.lines[:start:start], c.lines[s.end:]...)

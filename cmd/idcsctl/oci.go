@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/oci"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+type ociSessionOptions struct {
+	overrides config.Overrides
+	name      string
+	region    string
+	ociConfig string
+	margin    time.Duration
+	status    bool
+}
+
+func newOCICmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "oci",
+		Short: "OCI sessions for the oci CLI, the OCI SDKs and Terraform from your sign-in",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newOCISessionCmd(a))
+	return cmd
+}
+
+func newOCISessionCmd(a *app) *cobra.Command {
+	o := &ociSessionOptions{}
+	cmd := &cobra.Command{
+		Use:   "session [NAME]",
+		Short: "Make or refresh an OCI session token (UPST) from the profile's sign-in",
+		Long: `Exchange the profile's domain token for an OCI user principal session token
+(UPST) bound to a new key pair, and write it where ` + "`oci session authenticate`" + ` does:
+<oci config folder>/sessions/NAME/{token,oci_api_key.pem,oci_api_key_public.pem}
+and a [NAME] section of ~/.oci/config. Every other byte of the OCI config stays.
+
+Cheap to run before every oci command: while the UPST outlives the margin it does
+no network and no key generation. It never asks anything: when the domain token
+cannot be refreshed it exits 4 (run idcsctl login).
+
+NAME defaults to idcsctl-<profile>. The region comes from --region (remembered in
+the profile), else the profile's oci_region, else the domain's home region.
+The exchange needs a confidential application and an Identity Propagation Trust
+in the domain: see docs/oci.md.`,
+		Example: `  idcsctl oci session --region us-ashburn-1
+  oci --profile idcsctl-default --auth security_token os ns get
+  idcsctl oci session --status`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.name = args[0]
+			}
+			return runOCISession(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.region, "region", "", "OCI region of the session, e.g. us-ashburn-1 (remembered in the profile)")
+	f.StringVar(&o.ociConfig, "oci-config", "", "OCI config file to write the session's section in (default ~/.oci/config)")
+	f.DurationVar(&o.margin, "margin", oci.DefaultMargin, "exchange anew when the UPST expires within this long")
+	f.BoolVar(&o.status, "status", false, "show the OCI sessions idcsctl made, without the network")
+	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
+	return cmd
+}
+
+// ociSessionJSON is the -o json shape of an OCI session; a documented
+// contract (docs/output.md).
+type ociSessionJSON struct {
+	Name        string     `json:"name"`
+	Profile     string     `json:"profile"`
+	ConfigFile  string     `json:"config_file"`
+	TokenFile   string     `json:"token_file"`
+	KeyFile     string     `json:"key_file"`
+	Fingerprint string     `json:"fingerprint,omitempty"`
+	Tenancy     string     `json:"tenancy,omitempty"`
+	Region      string     `json:"region"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	Exchanged   bool       `json:"exchanged"`
+}
+
+func sessionJSON(profile string, s *oci.Session) ociSessionJSON {
+	return ociSessionJSON{
+		Name: s.Name, Profile: profile, ConfigFile: s.Paths.Config, TokenFile: s.Paths.Token, KeyFile: s.Paths.PrivateKey,
+		Fingerprint: s.Fingerprint, Tenancy: s.Tenancy, Region: s.Region, ExpiresAt: jsonTime(s.Expiry), Exchanged: s.Exchanged,
+	}
+}
+
+// ociRecordsPath is where idcsctl remembers the OCI sessions a profile
+// made, beside its other state.
+func (a *app) ociRecordsPath(profile string) (string, error) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "oci", profile+".json"), nil
+}
+
+func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
+	if o.margin < 0 || o.margin >= time.Hour {
+		return usagef("--margin must be at least 0 and under 1h (a UPST lives an hour at most)")
+	}
+	f, p, err := a.resolve(o.overrides)
+	if err != nil {
+		return err
+	}
+	if o.status {
+		return a.ociStatus()
+	}
+	if o.name == "" {
+		o.name = "idcsctl-" + p.Name
+	}
+	if err := oci.CheckName(o.name); err != nil {
+		return &usageError{err}
+	}
+	if o.region != "" {
+		if err := oci.CheckRegion(o.region); err != nil {
+			return &usageError{err}
+		}
+	}
+	if o.ociConfig == "" {
+		if o.ociConfig, err = oci.DefaultConfigPath(); err != nil {
+			return err
+		}
+	}
+	if o.ociConfig, err = filepath.Abs(o.ociConfig); err != nil {
+		return usagef("--oci-config: %v", err)
+	}
+	if _, err := requireDomain(p); err != nil {
+		return err
+	}
+	recPath, err := a.ociRecordsPath(p.Name)
+	if err != nil {
+		return err
+	}
+	dir, err := a.stateDir()
+	if err != nil {
+		return err
+	}
+	// One session refresh per profile at a time, so parallel scripts
+	// exchange once between them; the token refresh lock is another file.
+	unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)
+	if err != nil {
+		return fmt.Errorf("lock the OCI sessions of profile %q: %w", p.Name, err)
+	}
+	defer unlock()
+	recs, err := oci.LoadRecords(recPath)
+	if err != nil {
+		return err
+	}
+	region, err := a.ociRegion(ctx, p, o, recs)
+	if err != nil {
+		return err
+	}
+	s, err := oci.Ensure(ctx, oci.EnsureOptions{
+		Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
+		Records: recs, Exchange: a.ociExchanger(p),
+	})
+	var ce *oci.ConfigError
+	switch {
+	case errors.As(err, &ce), errors.Is(err, oci.ErrNotOurs):
+		return &usageError{err}
+	case err != nil:
+		return err
+	}
+	if o.region != "" && o.region != p.OCIRegion && p.InFile {
+		next := *f.Profiles[p.Name]
+		next.OCIRegion = o.region
+		f.Put(next)
+		if err := f.Save(); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: could not remember the region in the profile: %v\n", err)
+		}
+	}
+	if a.global.output == "json" {
+		return writeJSON(a.deps.Stdout, sessionJSON(p.Name, s))
+	}
+	w := a.deps.Stderr
+	verb := "is valid"
+	if s.Exchanged {
+		verb = "was exchanged; valid"
+	}
+	fmt.Fprintf(w, "OCI session %q %s until %s (tenancy %s, region %s).\n", s.Name, verb, formatTime(s.Expiry), s.Tenancy, s.Region)
+	configFlag := ""
+	if def, _ := oci.DefaultConfigPath(); o.ociConfig != def {
+		configFlag = " --config-file " + o.ociConfig
+	}
+	fmt.Fprintf(w, "  oci%s --profile %s --auth security_token iam region list\n", configFlag, s.Name)
+	fmt.Fprintf(w, "  Terraform: provider \"oci\" { auth = \"SecurityToken\"  config_file_profile = %q }\n", s.Name)
+	return nil
+}
+
+// ociRegion picks the session's region: --region, the profile's
+// oci_region, the region the session was made with, else the home region
+// of the domain named in the stored access token.
+func (a *app) ociRegion(ctx context.Context, p *config.Resolved, o *ociSessionOptions, recs *oci.Records) (string, error) {
+	if r := firstOf(o.region, p.OCIRegion); r != "" {
+		return r, nil
+	}
+	for _, rec := range recs.Sessions {
+		if rec.Name == o.name && rec.ConfigPath == o.ociConfig {
+			return rec.Region, nil
+		}
+	}
+	st, err := a.openStore(ctx, p)
+	if err == nil {
+		if t, err := st.Load(ctx, p.Name); err == nil {
+			if r := claimString(storedClaims(t.AccessToken), "domain_home"); oci.CheckRegion(r) == nil {
+				return r, nil
+			}
+		}
+	}
+	return "", usagef("no OCI region for profile %q: pass --region, e.g. --region us-ashburn-1 (it is remembered)", p.Name)
+}
+
+// ociExchanger exchanges the profile's fresh domain token for a UPST; it
+// is called only when the session is due.
+func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
+	return func(ctx context.Context, pub *rsa.PublicKey) (string, error) {
+		t, _, err := a.freshToken(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		c, err := a.client(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		if c.ClientSecret == "" {
+			return "", usagef("profile %q uses a public application (no client secret), and the UPST exchange needs a confidential one: register a confidential application in the domain and give its secret in %s (see docs/oci.md)", p.Name, config.EnvClientSecret)
+		}
+		upst, err := oci.Exchange(ctx, oci.ExchangeRequest{
+			HTTP: c.HTTP, TokenEndpoint: c.Metadata.TokenEndpoint,
+			ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+			SubjectToken: t.AccessToken, PublicKey: pub,
+		})
+		var pe *auth.ProviderError
+		if errors.As(err, &pe) {
+			return "", fmt.Errorf("the domain refused to exchange the sign-in for an OCI session: %w; the domain needs an active Identity Propagation Trust that accepts this application's tokens (see docs/oci.md)", err)
+		}
+		return upst, err
+	}
+}
+
+// ociStatus lists every OCI session idcsctl made, from its records and the
+// files, without the network.
+func (a *app) ociStatus() error {
+	dir, err := a.stateDir()
+	if err != nil {
+		return err
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "oci", "*.json"))
+	sort.Strings(files)
+	out := []ociSessionJSON{}
+	for _, file := range files {
+		recs, err := oci.LoadRecords(file)
+		if err != nil {
+			return err
+		}
+		profile := filepath.Base(file[:len(file)-len(".json")])
+		for _, rec := range recs.Sessions {
+			out = append(out, sessionJSON(profile, oci.Status(rec)))
+		}
+	}
+	if a.global.output == "json" {
+		return writeJSON(a.deps.Stdout, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(a.deps.Stderr, "No OCI sessions; make one with `idcsctl oci session`.")
+		return nil
+	}
+	now := a.deps.Now()
+	for _, s := range out {
+		state := "expired"
+		switch {
+		case s.ExpiresAt == nil:
+			state = "missing or unreadable"
+		case now.Before(*s.ExpiresAt):
+			state = "valid until " + formatTime(*s.ExpiresAt)
+		}
+		fmt.Fprintf(a.deps.Stdout, "%s\tprofile %s\ttenancy %s\tregion %s\t%s\t%s\n", s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), s.Region, state, s.ConfigFile)
+	}
+	return nil
+}
