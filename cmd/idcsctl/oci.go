@@ -30,8 +30,10 @@ func newOCICmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "oci",
 		Short: "OCI sessions for the oci CLI, the OCI SDKs and Terraform from your sign-in",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Example: `  idcsctl oci session --region us-ashburn-1
+  idcsctl oci session --status -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newOCISessionCmd(a))
 	return cmd
