@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/origin"
 )
 
 // DefaultDiscoveryTTL is how long a discovery document is trusted when the
@@ -85,7 +87,9 @@ func (m *Metadata) validate() error {
 // CheckDomainURL applies the rule every provider URL must pass: https://, or
 // plain http:// only for a loopback host (127.0.0.0/8, ::1, localhost), with
 // no user name, password, query or fragment. It returns the URL normalised:
-// lower-case scheme and host, no trailing slash. A refused URL gives a
+// lower-case scheme and host, no default port, no trailing dot or slash, so
+// that https://HOST:443/ and https://host name one domain (origin.Same). A
+// refused URL gives a
 // *URLError; a plain-http one also matches ErrInsecureURL.
 func CheckDomainURL(raw string) (*url.URL, error) {
 	u, err := checkURL(raw)
@@ -95,9 +99,26 @@ func CheckDomainURL(raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, &URLError{URL: u.Redacted(), Reason: "a domain URL has no query or fragment; use the base URL, like https://idcs-<id>.identity.oraclecloud.com"}
 	}
+	u.Host = origin.Of(u).HostPort()
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// SameDomain reports whether a and b name the same domain however they are
+// written: same origin (origin.Same: case, default port, trailing dot) and
+// same path, trailing slashes aside. A URL CheckDomainURL refuses is the
+// same as nothing.
+func SameDomain(a, b string) bool {
+	ua, err := CheckDomainURL(a)
+	if err != nil {
+		return false
+	}
+	ub, err := CheckDomainURL(b)
+	if err != nil {
+		return false
+	}
+	return ua.String() == ub.String()
 }
 
 // checkURL is the https/loopback rule without the domain-only restrictions,

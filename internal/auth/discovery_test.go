@@ -19,7 +19,11 @@ func TestCheckDomainURL(t *testing.T) {
 	}{
 		{"https://idcs-abc.identity.oraclecloud.com", "https://idcs-abc.identity.oraclecloud.com", false},
 		{"https://IDCS-abc.identity.oraclecloud.com/", "https://idcs-abc.identity.oraclecloud.com", false},
-		{"  HTTPS://idcs-abc.identity.oraclecloud.com:443//  ", "https://idcs-abc.identity.oraclecloud.com:443", false},
+		// One origin however written: the default port, case, a trailing
+		// dot or slash name the same domain (as IDCS writes its endpoints).
+		{"  HTTPS://idcs-abc.identity.oraclecloud.com:443//  ", "https://idcs-abc.identity.oraclecloud.com", false},
+		{"https://idcs-abc.identity.oraclecloud.com.:443/", "https://idcs-abc.identity.oraclecloud.com", false},
+		{"https://idcs-abc.identity.oraclecloud.com:8443", "https://idcs-abc.identity.oraclecloud.com:8443", false},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", false},
 		{"http://127.1.2.3:8080/", "http://127.1.2.3:8080", false},
 		{"http://[::1]:8080", "http://[::1]:8080", false},
@@ -248,3 +252,23 @@ func TestDiscoverRefusesPlainHTTPToARemoteHost(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestSameDomain(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"https://idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com:443", true},
+		{"https://IDCS-1.identity.oraclecloud.com/", "https://idcs-1.identity.oraclecloud.com", true},
+		{"http://127.0.0.1:8080/", "HTTP://127.0.0.1:8080", true},
+		{"https://idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com:8443", false},
+		{"https://idcs-1.identity.oraclecloud.com", "https://idcs-2.identity.oraclecloud.com", false},
+		{"https://host.example.com/tenant-a", "https://host.example.com/tenant-b", false},
+		{"http://idcs-1.identity.oraclecloud.com", "http://idcs-1.identity.oraclecloud.com", false},
+		{"", "", false},
+	} {
+		if got := SameDomain(tc.a, tc.b); got != tc.same {
+			t.Errorf("SameDomain(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/idcsctl/idcsctl/internal/origin"
 )
 
 // ResolveURL turns what the person typed into the URL to call. An absolute
@@ -69,13 +71,13 @@ func shown(target string) string {
 // Hosts are compared with their port: https://api.example.com:8443 is not
 // https://api.example.com, since another port may be another service.
 type Policy struct {
-	domain  origin
+	domain  origin.Origin
 	allowed []hostPattern
 }
 
 // NewPolicy returns a policy that allows the domain only.
 func NewPolicy(domain *url.URL) *Policy {
-	return &Policy{domain: originOf(domain)}
+	return &Policy{domain: origin.Of(domain)}
 }
 
 // Allow adds a host the token may go to. pattern is "host" (on the URL
@@ -110,9 +112,9 @@ func (e *HostError) Error() string {
 
 // Check returns nil when u may receive the token, else a *HostError.
 func (p *Policy) Check(u *url.URL) error {
-	o := originOf(u)
-	if o.scheme == "http" && !isLoopback(o.host) {
-		return &HostError{Host: o.entry(), Insecure: true}
+	o := origin.Of(u)
+	if o.Scheme == "http" && !isLoopback(o.Host) {
+		return &HostError{Host: o.HostPort(), Insecure: true}
 	}
 	if o == p.domain {
 		return nil
@@ -122,50 +124,12 @@ func (p *Policy) Check(u *url.URL) error {
 			return nil
 		}
 	}
-	return &HostError{Host: o.entry()}
+	return &HostError{Host: o.HostPort()}
 }
 
-// SameOrigin reports whether a and b are the same scheme, host and port.
-func SameOrigin(a, b *url.URL) bool { return originOf(a) == originOf(b) }
-
-// origin is a URL's scheme, host and port, the unit a token is sent to.
-type origin struct {
-	scheme, host string
-	port         int
-}
-
-func originOf(u *url.URL) origin {
-	o := origin{scheme: strings.ToLower(u.Scheme), host: canonicalHost(u.Hostname())}
-	if p, err := strconv.Atoi(u.Port()); err == nil {
-		o.port = p
-	} else {
-		o.port = defaultPort(o.scheme)
-	}
-	return o
-}
-
-// entry is the origin written as the allowed-host entry that allows it:
-// the bare host on the scheme's default port.
-func (o origin) entry() string {
-	switch {
-	case o.port != defaultPort(o.scheme):
-		return net.JoinHostPort(o.host, strconv.Itoa(o.port))
-	case strings.Contains(o.host, ":"):
-		return "[" + o.host + "]"
-	}
-	return o.host
-}
-
-func defaultPort(scheme string) int {
-	if scheme == "http" {
-		return 80
-	}
-	return 443
-}
-
-func canonicalHost(h string) string {
-	return strings.TrimSuffix(strings.ToLower(h), ".")
-}
+// SameOrigin reports whether a and b are the same scheme, host and port,
+// however they are written (origin.Same).
+func SameOrigin(a, b *url.URL) bool { return origin.Same(a, b) }
 
 // isLoopback reports whether host names this machine only.
 func isLoopback(host string) bool {
@@ -225,16 +189,16 @@ func parseHostPattern(s string) (hostPattern, error) {
 	return hp, nil
 }
 
-func (hp hostPattern) matches(o origin) bool {
+func (hp hostPattern) matches(o origin.Origin) bool {
 	port := hp.port
 	if port == 0 {
-		port = defaultPort(o.scheme)
+		port = origin.DefaultPort(o.Scheme)
 	}
-	if o.port != port {
+	if o.Port != port {
 		return false
 	}
 	if hp.wildcard {
-		return strings.HasSuffix(o.host, "."+hp.host)
+		return strings.HasSuffix(o.Host, "."+hp.host)
 	}
-	return o.host == hp.host
+	return o.Host == hp.host
 }
