@@ -244,14 +244,23 @@ func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, err
 	if err != nil {
 		return nil, err
 	}
-	return &auth.Client{
+	c := &auth.Client{
 		Metadata:     md,
 		ClientID:     p.ClientID,
 		ClientSecret: secret,
 		Scopes:       p.Scopes,
 		HTTP:         hc,
 		Now:          a.deps.Now,
-	}, nil
+		Domain:       domain,
+	}
+	if p.ScopesDefaulted {
+		// IDCS's own scope makes another provider refuse the sign-in
+		// (invalid_scope at Dex). Only the declared issuer decides here,
+		// so that commands that never sign in ask nothing more; login
+		// also asks idcs-configuration.
+		c.Scopes = md.DefaultScopes(p.Scopes)
+	}
+	return c, nil
 }
 
 // manager builds the token manager of the profile.
@@ -311,11 +320,10 @@ func checkIssuedFor(t *store.Token, p *config.Resolved) error {
 	if p.Domain == "" || t.Domain == "" {
 		return nil
 	}
-	d, err := auth.CheckDomainURL(p.Domain)
-	if err != nil {
+	if _, err := auth.CheckDomainURL(p.Domain); err != nil {
 		return &usageError{err}
 	}
-	if t.Domain != d.String() || (p.ClientID != "" && t.ClientID != p.ClientID) {
+	if !auth.SameDomain(t.Domain, p.Domain) || (p.ClientID != "" && t.ClientID != p.ClientID) {
 		return &session.LoginRequiredError{Profile: p.Name, Reason: fmt.Sprintf("the stored tokens of profile %q were issued for %s (client %s), not for the profile's current domain and client", p.Name, t.Domain, t.ClientID)}
 	}
 	return nil

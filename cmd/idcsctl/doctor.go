@@ -232,11 +232,35 @@ func (a *app) checkDiscovery(ctx context.Context, r *doctorReport, p *config.Res
 		r.add("discovery", checkFail, fmt.Sprintf("cannot read %s/.well-known/openid-configuration: %v", domain, err), networkFix(err))
 		return
 	}
+	c := &auth.Client{Metadata: md, ClientID: p.ClientID, HTTP: hc, Domain: domain}
 	detail := "reachable; issuer " + md.Issuer
-	if md.DeviceAuthorizationEndpoint != "" {
+	if c.IsIDCS(ctx) {
+		detail += " (an IDCS identity domain)"
+	}
+	if _, err := c.DeviceEndpoint(ctx); err == nil {
 		detail += "; offers device code sign-in (--device)"
 	}
 	r.add("discovery", checkOK, detail, "")
+	a.checkScopes(ctx, r, p, c)
+}
+
+// checkScopes warns about scopes the profile asks for that the provider's
+// discovery document does not list: a provider may refuse the whole
+// sign-in for one (invalid_scope). IDCS lists few of the scopes it grants,
+// so its urn:opc: scopes are not reported on IDCS.
+func (a *app) checkScopes(ctx context.Context, r *doctorReport, p *config.Resolved, c *auth.Client) {
+	scopes := p.Scopes
+	if p.ScopesDefaulted && !c.IsIDCS(ctx) {
+		scopes = c.Metadata.DefaultScopes(p.Scopes)
+	}
+	unlisted := c.UnlistedScopes(ctx, scopes)
+	if len(unlisted) == 0 {
+		r.add("scopes", checkOK, strings.Join(scopes, " "), "")
+		return
+	}
+	r.add("scopes", checkWarn,
+		fmt.Sprintf("the profile asks for %s, which the domain's discovery document does not list (it lists %s)", strings.Join(unlisted, " "), strings.Join(c.Metadata.ScopesSupported, " ")),
+		"the provider may refuse the sign-in with invalid_scope: set the profile's scopes to ones it lists (scopes = [...] in the config file, or --scopes)")
 }
 
 // networkFix says what to do about a failed request, by its cause.

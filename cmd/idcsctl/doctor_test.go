@@ -58,7 +58,8 @@ func TestDoctor(t *testing.T) {
 			name: "healthy emulator", env: healthy, keyring: &fakeKeyring{},
 			checks: map[string]want{
 				"profile":   {status: checkOK, detail: `"default": ` + srv.URL + ", client idcsctl-demo (not saved yet)"},
-				"discovery": {status: checkOK, detail: "reachable; issuer https://identity.oraclecloud.com/; offers device code sign-in"},
+				"discovery": {status: checkOK, detail: "reachable; issuer https://identity.oraclecloud.com/ (an IDCS identity domain); offers device code sign-in"},
+				"scopes":    {status: checkOK, detail: "openid profile email urn:opc:idm:t.user.me"},
 				"keyring":   {status: checkOK, detail: "the OS keyring answers"},
 				"tokens":    {status: checkWarn, detail: `profile "default" is not signed in`, fix: "run `idcsctl login`"},
 				"proxy":     {status: checkOK, detail: "no proxy variables"},

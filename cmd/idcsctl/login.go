@@ -92,7 +92,7 @@ See docs/login.md for every way to sign in.`,
 	f := cmd.Flags()
 	f.StringVar(&o.overrides.Domain, "domain", "", "identity domain URL, e.g. https://idcs-<id>.identity.oraclecloud.com (env IDCSCTL_DOMAIN)")
 	f.StringVar(&o.overrides.ClientID, "client-id", "", "client id of the IDCS application (env IDCSCTL_CLIENT_ID)")
-	f.StringSliceVar(&o.overrides.Scopes, "scopes", nil, "scopes to request (default: openid,profile,email,urn:opc:idm:t.user.me, plus offline_access where the domain offers it; with --client-credentials: urn:opc:idm:__myscopes__)")
+	f.StringSliceVar(&o.overrides.Scopes, "scopes", nil, "scopes to request (default on IDCS: openid,profile,email,urn:opc:idm:t.user.me; on another provider: the standard OpenID scopes it lists; plus offline_access where the domain offers it; with --client-credentials: urn:opc:idm:__myscopes__)")
 	f.IntSliceVar(&o.overrides.Ports, "port", nil, "loopback port(s) for the redirect, tried in order (default 8000,18000,28000)")
 	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "full redirect URI registered in IDCS, e.g. http://localhost:8000/callback")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
@@ -148,8 +148,15 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	if o.clientCreds && client.ClientSecret == "" {
 		return usagef("--client-credentials needs the application's client secret: set %s, or pipe it to --client-secret-stdin", config.EnvClientSecret)
 	}
-	if o.device && client.Metadata.DeviceAuthorizationEndpoint == "" {
-		return errors.New("the domain's discovery document names no device authorization endpoint, so --device cannot be used; --paste signs in without a browser on this machine")
+	if p.ScopesDefaulted && !client.Metadata.IsIDCS() && client.IsIDCS(ctx) {
+		// An IDCS domain behind a declared issuer of its own still grants
+		// IDCS's scopes.
+		client.Scopes = slices.Clone(p.Scopes)
+	}
+	if o.device {
+		if _, err := client.DeviceEndpoint(ctx); err != nil {
+			return err
+		}
 	}
 	if !o.clientCreds && len(o.overrides.Scopes) == 0 && slices.Contains(client.Metadata.ScopesSupported, "offline_access") && !slices.Contains(client.Scopes, "offline_access") {
 		client.Scopes = append(client.Scopes, "offline_access")
@@ -450,8 +457,7 @@ func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, err
 	case err != nil:
 		return "", fmt.Errorf("read the client secret of profile %q from the keyring: %w (or set %s)", p.Name, err, config.EnvClientSecret)
 	}
-	domain, derr := auth.CheckDomainURL(p.Domain)
-	if derr != nil || t.Domain != domain.String() || t.ClientID != p.ClientID {
+	if !auth.SameDomain(t.Domain, p.Domain) || t.ClientID != p.ClientID {
 		return "", nil
 	}
 	return t.AccessToken, nil

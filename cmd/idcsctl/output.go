@@ -89,7 +89,9 @@ func summarize(p *config.Resolved, storeName string, t *store.Token) *identity {
 	c := storedClaims(t.IDToken)
 	id.Subject = claimString(c, "sub")
 	id.Issuer = claimString(c, "iss")
-	id.UserName = firstOf(claimString(c, "preferred_username"), claimString(c, "user_name"), claimString(c, "sub"))
+	// The user shown: preferred_username, else the e-mail address (Dex sends
+	// no preferred_username), else the subject, which may be opaque.
+	id.UserName = firstOf(claimString(c, "preferred_username"), claimString(c, "user_name"), claimString(c, "email"), claimString(c, "sub"))
 	id.DisplayName = firstOf(claimString(c, "user_displayname"), claimString(c, "name"))
 	id.Email = claimString(c, "email")
 	id.UserID = claimString(c, "user_id")

@@ -105,7 +105,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 		if out.UserName == out.Subject {
 			out.UserName = ""
 		}
-		out.UserName = firstOf(out.UserName, claimString(info, "preferred_username"), claimString(info, "sub"))
+		out.UserName = firstOf(out.UserName, claimString(info, "preferred_username"), out.Email, claimString(info, "email"), claimString(info, "sub"))
 		out.DisplayName = firstOf(out.DisplayName, claimString(info, "name"))
 		out.Email = firstOf(out.Email, claimString(info, "email"))
 		if out.Email != "" && len(out.Emails) == 0 {

@@ -27,6 +27,13 @@ type Client struct {
 	Scopes       []string     // "openid" is added for sign-ins when missing
 	HTTP         *http.Client // used for every request: token, JWKS, userinfo, revocation
 	Now          func() time.Time
+	// Domain is the domain URL the metadata was discovered at, for what an
+	// IDCS domain serves without naming it in discovery (the device
+	// endpoint, idcs-configuration); "" when unknown.
+	Domain string
+
+	idcsOnce sync.Once
+	idcs     bool
 
 	// sleep waits between device-code polls; tests replace it with a fake
 	// clock so that they never wait in real time.

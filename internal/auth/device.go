@@ -55,14 +55,15 @@ func (c *Client) DeviceLogin(ctx context.Context, opts DeviceOptions) (*Result, 
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	if c.Metadata.DeviceAuthorizationEndpoint == "" {
-		return nil, errors.New("the provider has no device authorization endpoint: sign in with a browser instead")
+	endpoint, err := c.deviceEndpoint(ctx)
+	if err != nil {
+		return nil, err
 	}
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	da, err := c.deviceAuthorize(ctx)
+	da, err := c.deviceAuthorize(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -165,12 +166,12 @@ func (c *Client) pollDevice(ctx context.Context, deviceCode string) (*Result, er
 }
 
 // deviceAuthorize asks for a device code and a user code.
-func (c *Client) deviceAuthorize(ctx context.Context) (*deviceAuth, error) {
+func (c *Client) deviceAuthorize(ctx context.Context, endpoint string) (*deviceAuth, error) {
 	form := url.Values{
 		"client_id": {c.ClientID},
 		"scope":     {strings.Join(c.signInScopes(), " ")},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Metadata.DeviceAuthorizationEndpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("build the device authorization request: %w", err)
 	}
@@ -179,26 +180,26 @@ func (c *Client) deviceAuthorize(ctx context.Context) (*deviceAuth, error) {
 	if c.ClientSecret != "" {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
-	const endpoint = "device authorization"
+	const name = "device authorization"
 	body, resp, err := c.do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx)
 		}
-		return nil, fmt.Errorf("%s request failed: %w", endpoint, err)
+		return nil, fmt.Errorf("%s request failed: %w", name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, endpointError(endpoint, req, resp, body)
+		return nil, endpointError(name, req, resp, body)
 	}
 	var da deviceAuth
 	if err := json.Unmarshal(body, &da); err != nil {
-		return nil, notJSON(endpoint, resp)
+		return nil, notJSON(name, resp)
 	}
 	if da.VerificationURI == "" {
 		da.VerificationURI = da.VerificationURL
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, fmt.Errorf("the %s endpoint's answer lacks device_code, user_code or verification_uri", endpoint)
+		return nil, fmt.Errorf("the %s endpoint's answer lacks device_code, user_code or verification_uri", name)
 	}
 	return &da, nil
 }

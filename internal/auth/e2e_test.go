@@ -178,7 +178,12 @@ func TestEndToEndDeviceLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, Scopes: []string{emulator.ScopeUserMe}, HTTP: hc}
+	// Like a real domain, the emulator names no device endpoint in
+	// discovery: the client finds it at <domain>/oauth2/v1/device.
+	if md.DeviceAuthorizationEndpoint != "" {
+		t.Fatalf("the emulator advertises %s, which IDCS does not", md.DeviceAuthorizationEndpoint)
+	}
+	c := &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, Scopes: []string{emulator.ScopeUserMe}, HTTP: hc, Domain: srv.URL}
 	fb := &browser.FormBrowser{HTTP: hc, Username: emulator.DemoUser.UserName, Password: emulator.DemoUser.Password}
 	var stderr bytes.Buffer
 	res, err := c.DeviceLogin(ctx, auth.DeviceOptions{Stderr: &stderr, OpenBrowser: fb.Open, Timeout: 30 * time.Second})

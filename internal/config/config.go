@@ -20,8 +20,10 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// DefaultScopes are requested when a profile names none. The last one is the
-// scope Oracle's IDCS samples request so that the token may read /admin/v1/Me.
+// DefaultScopes are requested from an IDCS identity domain when a profile
+// names none. The last one is the scope Oracle's IDCS samples request so
+// that the token may read /admin/v1/Me; a provider that is not IDCS gets
+// the standard OpenID scopes it lists instead (auth.Client.DefaultScopes).
 var DefaultScopes = []string{"openid", "profile", "email", "urn:opc:idm:t.user.me"}
 
 // DefaultRedirectPorts are the loopback ports tried in order. IDCS matches

@@ -39,6 +39,10 @@ type Resolved struct {
 	// (a page's URL cut back to its origin), for the person; "" when it
 	// was taken as given.
 	DomainNote string
+	// ScopesDefaulted says that neither a flag nor the profile named
+	// scopes, so Scopes holds DefaultScopes, IDCS's; a provider that is not
+	// IDCS gets the standard OpenID scopes it lists instead.
+	ScopesDefaulted bool
 }
 
 // ProfileName picks the profile a command works on: flag, then
@@ -78,6 +82,7 @@ func (f *File) Resolve(getenv func(string) string, o Overrides) (*Resolved, erro
 		r.Scopes = slices.Clone(o.Scopes)
 	case len(r.Scopes) == 0:
 		r.Scopes = slices.Clone(DefaultScopes)
+		r.ScopesDefaulted = true
 	}
 	switch {
 	case len(o.Ports) > 0:

@@ -54,14 +54,18 @@ var userScopes = []string{
 
 // parseScopes splits a scope parameter and checks every scope is one the
 // client may get: for users the OpenID and IDCS scopes plus the client's
-// own; for the client itself (client_credentials) only its own.
-func parseScopes(c *Client, raw string, forUser bool) ([]string, *oauthError) {
+// own; for the client itself (client_credentials) only its own. With
+// Discovery.ScopesSupported set, a user scope must also be listed there,
+// as a provider like Dex wants.
+func (e *Emulator) parseScopes(c *Client, raw string, forUser bool) ([]string, *oauthError) {
+	listed := e.discoveryShape().ScopesSupported
 	var out []string
 	for _, s := range strings.Fields(raw) {
 		if slices.Contains(out, s) {
 			continue
 		}
-		if !slices.Contains(c.Scopes, s) && !(forUser && slices.Contains(userScopes, s)) {
+		if !slices.Contains(c.Scopes, s) && !(forUser && slices.Contains(userScopes, s)) ||
+			forUser && listed != nil && !slices.Contains(listed, s) {
 			return nil, badRequest("invalid_scope", fmt.Sprintf("The scope %s is not valid for the application.", shorten(s)))
 		}
 		out = append(out, s)
@@ -158,7 +162,7 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, q url.Value
 		fail("invalid_request", fmt.Sprintf("The response_mode %s is not supported; use query.", shorten(rm)))
 		return
 	}
-	scopes, oe := parseScopes(&c, q.Get("scope"), true)
+	scopes, oe := e.parseScopes(&c, q.Get("scope"), true)
 	if oe != nil {
 		fail(oe.code, oe.desc)
 		return
@@ -353,7 +357,7 @@ func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 		// An expired ID token is a fine hint (OpenID Connect RP-Initiated
 		// Logout 2); only its signature, issuer and type are checked.
 		claims, err := e.keys.verify(hint)
-		if err != nil || claims["tok_type"] != "IT" || claims["iss"] != e.issuer {
+		if err != nil || claims["tok_type"] != "IT" || claims["iss"] != e.issuerFor(baseURL(r)) {
 			e.errorPage(w, http.StatusBadRequest, "Invalid request", "The id_token_hint is not an identity token issued by this identity domain.")
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -32,6 +33,7 @@ type knobs struct {
 	UPSTTTLSeconds      *int64       `json:"upst_ttl_seconds"`
 	AdvanceClockSeconds int64        `json:"advance_clock_seconds"`
 	UPSTWithoutClaims   *bool        `json:"upst_without_claims"`
+	Discovery           *Discovery   `json:"discovery"`
 }
 
 type trustKnob struct {
@@ -115,6 +117,13 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if d := k.Discovery; d != nil && d.Issuer != "" && d.Issuer != SelfIssuer {
+		if u, err := url.Parse(d.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
+			controlError(w, http.StatusBadRequest, `discovery.issuer must be an absolute URL or "self"`)
+			return
+		}
+	}
+
 	if k.UPSTTTLSeconds != nil && (*k.UPSTTTLSeconds <= 0 || *k.UPSTTTLSeconds > 3600) {
 		controlError(w, http.StatusBadRequest, "upst_ttl_seconds must be 1 to 3600")
 		return
@@ -137,6 +146,9 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 	}
 	if k.UPSTWithoutClaims != nil {
 		e.upstNoClaims.Store(*k.UPSTWithoutClaims)
+	}
+	if k.Discovery != nil {
+		e.SetDiscovery(*k.Discovery)
 	}
 	if k.AccessTokenTTLSeconds != nil {
 		e.SetAccessTokenTTL(time.Duration(*k.AccessTokenTTLSeconds) * time.Second)

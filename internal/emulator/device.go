@@ -87,7 +87,7 @@ func (e *Emulator) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 		badRequest("unauthorized_client", "The application is not allowed to use the device code grant type.").write(w)
 		return
 	}
-	scopes, oe := parseScopes(c, form.Get("scope"), true)
+	scopes, oe := e.parseScopes(c, form.Get("scope"), true)
 	if oe != nil {
 		oe.write(w)
 		return

@@ -153,6 +153,9 @@ type Options struct {
 	// exchange grant needs; nil means DemoTrust alone. SetTrusts changes
 	// them while serving.
 	Trusts []Trust
+	// Discovery gives the discovery documents another provider's shape;
+	// the zero value is IDCS's (see SetDiscovery).
+	Discovery Discovery
 	// Signer signs tokens with RS256; it must hold an RSA key of 2048 bits
 	// or more. Default: a fresh RSA 2048 key (tests may share a key to save
 	// time).
@@ -212,6 +215,7 @@ type Emulator struct {
 
 	clockOffset  atomic.Int64 // nanoseconds added to the clock; see AdvanceClock
 	upstNoClaims atomic.Bool  // issue UPSTs without claims, for tests
+	discovery    Discovery
 }
 
 // syntheticUsers is how many extra users /admin/v1/Users lists, so that SCIM
@@ -247,6 +251,7 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Trusts == nil {
 		e.trusts = []Trust{DemoTrust}
 	}
+	e.SetDiscovery(opts.Discovery)
 	if e.issuer == "" {
 		e.issuer = DefaultIssuer
 	}
@@ -421,6 +426,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /.well-known/openid-configuration", e.handleOpenIDConfiguration)
 	m.HandleFunc("GET /.well-known/idcs-configuration", e.handleIDCSConfiguration)
+	m.HandleFunc("GET /.well-known/oauth-authorization-server", e.handleOAuthServerMetadata)
 	m.HandleFunc("GET /oauth2/v1/authorize", e.handleAuthorize)
 	m.HandleFunc("POST /oauth2/v1/authorize", e.handleAuthorizePost)
 	m.HandleFunc("POST "+loginPath, e.handleLogin)

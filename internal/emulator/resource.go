@@ -261,10 +261,10 @@ func (e *Emulator) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, e.introspect(tok))
+	writeJSON(w, http.StatusOK, e.introspect(tok, e.issuerFor(baseURL(r))))
 }
 
-func (e *Emulator) introspect(tok string) map[string]any {
+func (e *Emulator) introspect(tok, issuer string) map[string]any {
 	inactive := map[string]any{"active": false}
 	h := hashToken(tok)
 	now := e.now()
@@ -282,7 +282,7 @@ func (e *Emulator) introspect(tok string) map[string]any {
 			"client_id":  rec.grant.client.ID,
 			"exp":        rec.expires.Unix(),
 			"iat":        rec.issued.Unix(),
-			"iss":        e.issuer,
+			"iss":        issuer,
 			"jti":        rec.jti,
 			"sub":        rec.grant.client.ID,
 			"sub_type":   "client",
@@ -306,7 +306,7 @@ func (e *Emulator) introspect(tok string) map[string]any {
 			"scope":      strings.Join(rec.grant.scopes, " "),
 			"client_id":  rec.grant.client.ID,
 			"exp":        rec.expires.Unix(),
-			"iss":        e.issuer,
+			"iss":        issuer,
 		}
 		if u := rec.grant.user; u != nil {
 			out["sub"] = u.UserName

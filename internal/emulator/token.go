@@ -218,7 +218,7 @@ func (e *Emulator) clientCredentials(base string, c *Client, form url.Values) (t
 	if c.public() {
 		return tokenResponse{}, badRequest("unauthorized_client", "A public application cannot use the client_credentials grant type.")
 	}
-	scopes, oe := parseScopes(c, form.Get("scope"), false)
+	scopes, oe := e.parseScopes(c, form.Get("scope"), false)
 	if oe != nil {
 		return tokenResponse{}, oe
 	}

@@ -276,7 +276,7 @@ func (e *Emulator) issue(base string, g *grant, scopes []string, nonce string, w
 // 2.5 KB, as real ones are.
 func (e *Emulator) accessClaims(base string, g *grant, scopes []string, now, exp time.Time, jti string) map[string]any {
 	c := map[string]any{
-		"iss":               e.issuer,
+		"iss":               e.issuerFor(base),
 		"aud":               []string{base, "urn:opc:lbaas:logicalguid=" + tenantName},
 		"exp":               exp.Unix(),
 		"iat":               now.Unix(),
@@ -330,10 +330,11 @@ func (e *Emulator) accessClaims(base string, g *grant, scopes []string, now, exp
 func (e *Emulator) idClaims(base string, g *grant, now, exp time.Time, nonce, accessToken string) map[string]any {
 	u := g.user
 	sum := sha256.Sum256([]byte(accessToken))
+	iss := e.issuerFor(base)
 	c := map[string]any{
-		"iss":               e.issuer,
+		"iss":               iss,
 		"sub":               u.UserName,
-		"aud":               []string{e.issuer, g.client.ID},
+		"aud":               []string{iss, g.client.ID},
 		"azp":               g.client.ID,
 		"exp":               exp.Unix(),
 		"iat":               now.Unix(),
