@@ -74,6 +74,10 @@ A confidential application's secret comes from IDCSCTL_CLIENT_SECRET or
 --client-secret-stdin; --save-secret keeps it in the OS keyring, never in a file.
 --client-credentials gets a token for the application itself, for CI.
 The first login with --domain and --client-id saves the profile.
+
+Exits 3 when the sign-in is cancelled: Ctrl-C, Cancel (or Deny) pressed on
+the sign-in page (the domain answers access_denied), or no sign-in within
+--timeout. Exits 2 on a bad flag or profile, 1 on any other failure.
 See docs/login.md for every way to sign in.`,
 		Example: `  idcsctl login --domain https://idcs-1234.identity.oraclecloud.com --client-id 0a1b2c...
   idcsctl login -p work
@@ -176,6 +180,9 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 
 	tok, err := a.signIn(ctx, client, file, p, o)
 	if err != nil {
+		if o.device {
+			return deviceLoginError(err, file, p, o.overrides)
+		}
 		return loginError(err, file, p, o.overrides)
 	}
 	tok.Domain, tok.ClientID = domain, p.ClientID
@@ -328,7 +335,11 @@ func (a *app) planBrowser(o *loginOptions) browserPlan {
 		return browserPlan{open: a.deps.OpenBrowser}
 	}
 	op := a.opener(o.browserCommand)
-	if reason := op.Reason(); reason != "" {
+	if reason := op.Reason(); reason != "" && o.device {
+		// The device sign-in is made for a browser elsewhere: its code and
+		// URL are all the person needs, not why none opens here.
+		return browserPlan{}
+	} else if reason != "" {
 		fmt.Fprintf(a.deps.Stderr, "Not opening a browser: %s.\n", reason)
 		if !o.paste && !o.device {
 			fmt.Fprintln(a.deps.Stderr, "(--paste and --device sign in with a browser on another machine.)")
@@ -463,6 +474,32 @@ func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, err
 	return t.AccessToken, nil
 }
 
+// declined reports whether the person declined the sign-in: Cancel on the
+// sign-in page, or Deny on the device page, both answered access_denied.
+// That is the person cancelling, so it exits 3 like Ctrl-C.
+func declined(err error) bool {
+	var pe *auth.ProviderError
+	return errors.As(err, &pe) && pe.Code == "access_denied"
+}
+
+// declinedError says that the sign-in was declined, and what to do when it
+// was not the person who declined it.
+func declinedError(err error) error {
+	return fmt.Errorf("%w: the sign-in was declined (%w); nothing was stored. Run `idcsctl login` to sign in again; if you did not cancel, the domain refused you: ask its administrator to assign you to the application", auth.ErrCancelled, err)
+}
+
+// deviceLoginError is loginError for a --device sign-in, which has no
+// callback server to speak of.
+func deviceLoginError(err error, file *config.File, p *config.Resolved, o config.Overrides) error {
+	switch {
+	case errors.Is(err, auth.ErrTimeout):
+		return fmt.Errorf("%w; nothing was stored. Run `idcsctl login --device` again (or raise --timeout)", err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w (interrupted); the device code was abandoned and nothing was stored", auth.ErrCancelled)
+	}
+	return loginError(err, file, p, o)
+}
+
 // loginError adds what to do next to the errors a sign-in ends with.
 func loginError(err error, file *config.File, p *config.Resolved, o config.Overrides) error {
 	var (
@@ -478,6 +515,8 @@ func loginError(err error, file *config.File, p *config.Resolved, o config.Overr
 		return fmt.Errorf("%w (interrupted); the callback server has stopped and nothing was stored", auth.ErrCancelled)
 	case errors.Is(err, auth.ErrCancelled):
 		return fmt.Errorf("%w; nothing was stored", err)
+	case declined(err):
+		return declinedError(err)
 	case errors.As(err, &ports):
 		return portsError(ports, file, p, o)
 	case interactionRequired(err):

@@ -455,7 +455,7 @@ func TestLoginDevice(t *testing.T) {
 	}{
 		{name: "pending then approved on the verification page", decide: "page", wantMsgs: []string{"Signed in"}},
 		{name: "slow_down makes it poll more slowly", slowDown: true, decide: "page", wantMsgs: []string{"Signed in"}},
-		{name: "denied ends with the provider's error", decide: "deny", wantCode: exitError, wantMsgs: []string{"access_denied"}},
+		{name: "denied is the person cancelling", decide: "deny", wantCode: exitCancelled, wantMsgs: []string{"access_denied", "the sign-in was declined"}},
 		{name: "the code expires", opts: emulator.Options{DeviceCodeTTL: 2 * time.Second}, wantCode: exitCancelled, wantMsgs: []string{"the device code expired before the sign-in finished"}},
 	}
 	for _, tt := range tests {
@@ -470,7 +470,6 @@ func TestLoginDevice(t *testing.T) {
 			}
 			env, dir := loginEnv(t)
 			p := startIdcsctl(t, env, "login", "--device", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID)
-			p.waitLine(t, `^Not opening a browser`)
 			userCode := p.waitLine(t, `^and enter the code: ([A-Z]{4}-[A-Z]{4})$`)[1]
 			complete := p.waitLine(t, `^Or open (http://\S+/ui/v1/device\?user_code=\S+) \(the code is filled in\)\.$`)[1]
 			if tt.slowDown {
@@ -775,8 +774,8 @@ func TestLoginErrorsSayWhatToChange(t *testing.T) {
 			want: []string{"sign-in required: the domain cannot sign you in without showing its sign-in page", "login_required: The user is not signed in.", "run `idcsctl login` without --prompt none"}},
 		{name: "prompt none needing consent", err: &auth.ProviderError{Code: "consent_required", Endpoint: "authorization"}, p: defaults, wantCode: exitLoginRequired,
 			want: []string{"consent_required", "without --prompt none"}},
-		{name: "access denied stays a provider error", err: &auth.ProviderError{Code: "access_denied", Endpoint: "authorization"}, p: defaults, wantCode: exitError,
-			want: []string{"sign-in failed: ", "access_denied"}},
+		{name: "access denied is the person cancelling", err: &auth.ProviderError{Code: "access_denied", Endpoint: "authorization"}, p: defaults, wantCode: exitCancelled,
+			want: []string{"sign-in cancelled: the sign-in was declined", "access_denied", "ask its administrator to assign you"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -850,6 +849,35 @@ func TestReadSecretTakesTheFirstLineOnly(t *testing.T) {
 		got, err := readSecret(strings.NewReader(tt.in))
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("readSecret(%q) = %q, %v; want %q (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestInterruptedDeviceLoginNamesNoCallbackServer: a --device sign-in has
+// no callback server, so Ctrl-C must not speak of one, and a machine with no
+// browser gets no "Not opening a browser" line: the device page is opened
+// elsewhere by design.
+func TestInterruptedDeviceLoginNamesNoCallbackServer(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("os.Interrupt cannot be sent to a process on Windows")
+	}
+	srv := loginEmulator(t, emulator.Options{DeviceInterval: time.Second})
+	env, _ := loginEnv(t, "BROWSER=", "DISPLAY=", "WAYLAND_DISPLAY=")
+	p := startIdcsctl(t, env, "login", "--device", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID)
+	p.waitLine(t, `^and enter the code: `)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := p.exit(t)
+	if code != exitCancelled {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitCancelled, stderr)
+	}
+	if !strings.Contains(stderr, "sign-in cancelled (interrupted); the device code was abandoned and nothing was stored") {
+		t.Errorf("stderr does not say what happened:\n%s", stderr)
+	}
+	for _, bad := range []string{"callback server", "Not opening a browser"} {
+		if strings.Contains(stderr, bad) {
+			t.Errorf("a device sign-in says %q:\n%s", bad, stderr)
 		}
 	}
 }
