@@ -167,6 +167,37 @@ func TestEndToEndWrongPasswordStopsLoginEarly(t *testing.T) {
 	}
 }
 
+// TestEndToEndLoginRefusesAnIDTokenWithAnotherNonce: Login must check the ID
+// token against the nonce its own authorization request sent, not only the
+// signature and claims the verifier checks on any token.
+func TestEndToEndLoginRefusesAnIDTokenWithAnotherNonce(t *testing.T) {
+	srv := startEmulator(t, emulator.Options{})
+	srv.SetWrongNonce(true)
+	ctx := e2eCtx(t)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	md, err := (&auth.Discoverer{HTTP: hc}).Discover(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := freeRedirect(t)
+	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
+		t.Fatal(err)
+	}
+	c := &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, HTTP: hc}
+	fb := &browser.FormBrowser{HTTP: hc, Username: emulator.DemoUser.UserName, Password: emulator.DemoUser.Password}
+	res, err := c.Login(ctx, auth.LoginOptions{RedirectURL: redirect, OpenBrowser: fb.Open})
+	if berr := fb.Wait(); berr != nil {
+		t.Fatalf("the stand-in browser failed: %v", berr)
+	}
+	var verr *auth.VerifyError
+	if !errors.As(err, &verr) || verr.Reason != auth.ReasonNonce {
+		t.Fatalf("Login with an ID token of another nonce = %v, %v; want a VerifyError for the nonce", res, err)
+	}
+	if res != nil {
+		t.Error("Login returned tokens along with the nonce error")
+	}
+}
+
 func TestEndToEndDeviceLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("polls the emulator in real time (about a second)")

@@ -34,6 +34,9 @@ type knobs struct {
 	AdvanceClockSeconds int64        `json:"advance_clock_seconds"`
 	UPSTWithoutClaims   *bool        `json:"upst_without_claims"`
 	Discovery           *Discovery   `json:"discovery"`
+	// WrongNonce makes ID tokens of the code grant carry another nonce
+	// than the sign-in sent, as a replayed answer would.
+	WrongNonce *bool `json:"wrong_nonce"`
 }
 
 type trustKnob struct {
@@ -149,6 +152,9 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 	}
 	if k.Discovery != nil {
 		e.SetDiscovery(*k.Discovery)
+	}
+	if k.WrongNonce != nil {
+		e.SetWrongNonce(*k.WrongNonce)
 	}
 	if k.AccessTokenTTLSeconds != nil {
 		e.SetAccessTokenTTL(time.Duration(*k.AccessTokenTTLSeconds) * time.Second)

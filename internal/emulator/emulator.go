@@ -216,6 +216,7 @@ type Emulator struct {
 	clockOffset  atomic.Int64 // nanoseconds added to the clock; see AdvanceClock
 	upstNoClaims atomic.Bool  // issue UPSTs without claims, for tests
 	discovery    Discovery
+	wrongNonce   atomic.Bool // see SetWrongNonce
 }
 
 // syntheticUsers is how many extra users /admin/v1/Users lists, so that SCIM
@@ -533,6 +534,12 @@ func (e *Emulator) SetRotateRefreshTokens(on bool) {
 	defer e.mu.Unlock()
 	e.rotate = on
 }
+
+// SetWrongNonce makes the ID tokens of the authorization code grant carry
+// another nonce than the one the sign-in sent (knob "wrong_nonce"), as an
+// answer replayed from another sign-in would: a client that checks the
+// nonce refuses them.
+func (e *Emulator) SetWrongNonce(on bool) { e.wrongNonce.Store(on) }
 
 // AddRedirectURI registers one more redirect URI for a client, as an
 // administrator would in the IDCS console; the demo registers the loopback

@@ -149,7 +149,11 @@ func (e *Emulator) exchangeCode(base string, c *Client, form url.Values) (tokenR
 	ac.grant = g
 	e.grants = append(e.grants, g)
 	e.mu.Unlock()
-	resp, err := e.issue(base, g, g.scopes, ac.req.nonce, c.allows(GrantRefreshToken))
+	nonce := ac.req.nonce
+	if nonce != "" && e.wrongNonce.Load() {
+		nonce = "not-the-nonce-" + randomToken(8)
+	}
+	resp, err := e.issue(base, g, g.scopes, nonce, c.allows(GrantRefreshToken))
 	if err != nil {
 		return tokenResponse{}, serverError(err)
 	}
