@@ -367,13 +367,98 @@ func TestToken(t *testing.T) {
 	}
 }
 
-// TestTokenLockRereadReadsTwice checks the mechanism behind the "other
-// process refreshed" case: the store is read once without the lock and once
-// more under it.
-func TestTokenLockRereadReadsTwice(t *testing.T) {
+// lockHeld reports whether someone holds the profile's lock: a Lock that
+// gets it at once means it was free (and is released again at once); a Lock
+// that waits out its short deadline means it is held. Locks exclude each
+// other within one process too, so this sees the Manager's lock.
+func lockHeld(t *testing.T, dir string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	unlock, err := store.Lock(ctx, dir, profile)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if err != nil {
+		t.Errorf("probe the lock: %v", err)
+		return false
+	}
+	unlock()
+	return false
+}
+
+// TestTokenRereadsUnderTheLockAndUsesAnotherProcesssRefresh: an expired
+// token makes Token wait for the profile lock that another process (here
+// the test) holds while it refreshes; when that process has stored its new
+// token and lets go, Token reads again under the lock and hands out the new
+// token without a second refresh. The re-read must happen under the lock,
+// or two processes would both refresh, and with rotation the slower one
+// would use a refresh token the faster one had already spent.
+func TestTokenRereadsUnderTheLockAndUsesAnotherProcesssRefresh(t *testing.T) {
 	f := newFixture(t, tok("a0", "r0", -time.Minute), rotating(true))
-	if _, err := f.m.Token(context.Background()); err != nil {
+	unlock, err := store.Lock(context.Background(), f.lockDir, profile)
+	if err != nil {
 		t.Fatal(err)
+	}
+	firstRead := make(chan struct{})
+	var heldAtReread []bool
+	f.st.afterLoad = func(n int) {
+		if n == 1 {
+			close(firstRead)
+			return
+		}
+		heldAtReread = append(heldAtReread, lockHeld(t, f.lockDir))
+	}
+	type result struct {
+		t   *store.Token
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := f.m.Token(context.Background())
+		done <- result{got, err}
+	}()
+	<-firstRead
+	// The other process finishes its refresh and lets go of the lock.
+	if err := f.st.Store.Save(context.Background(), profile, tok("a-other", "r0+", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.t.AccessToken != "a-other" {
+		t.Errorf("Token = %q, want the other process's a-other", r.t.AccessToken)
+	}
+	if calls := f.r.calls(); len(calls) != 0 {
+		t.Errorf("refreshed again with %q after the other process had refreshed", calls)
+	}
+	if len(heldAtReread) != 1 || !heldAtReread[0] {
+		t.Errorf("reads after the first: %d, lock held at each: %v; want one re-read, under the lock", len(heldAtReread), heldAtReread)
+	}
+}
+
+// TestTokenRefreshesUnderTheLock: the refresh itself and the save of its
+// result happen while the profile lock is held.
+func TestTokenRefreshesUnderTheLock(t *testing.T) {
+	f := newFixture(t, tok("a0", "r0", -time.Minute), nil)
+	var heldAtRefresh bool
+	f.r.answer = func(rt string) (*auth.Result, error) {
+		heldAtRefresh = lockHeld(t, f.lockDir)
+		return rotating(true)(rt)
+	}
+	got, err := f.m.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != "a(r0)" {
+		t.Errorf("Token = %q, want a(r0)", got.AccessToken)
+	}
+	if !heldAtRefresh {
+		t.Error("the refresh ran without the profile lock")
 	}
 	if f.st.loads != 2 {
 		t.Errorf("an expired token was read %d times, want 2 (before and under the lock)", f.st.loads)
