@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -134,6 +136,7 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 	if err := st.Delete(ctx, p.Name); err != nil {
 		return fmt.Errorf("forget the tokens of profile %q: %w", p.Name, err)
 	}
+	a.forgetScoped(ctx, p)
 	fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", p.Name)
 	return ociErr
 }
@@ -187,6 +190,32 @@ func (a *app) revoke(ctx context.Context, p *config.Resolved, t *store.Token) {
 		}
 		if err != nil {
 			fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the %s of profile %q: %v\n", tk.hint, p.Name, err)
+		}
+	}
+}
+
+// forgetScoped deletes the profile's tokens of narrower scopes (token
+// --scope); they were traded for the refresh token just revoked.
+func (a *app) forgetScoped(ctx context.Context, p *config.Resolved) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(dir, "scoped", p.Name)); err != nil {
+		return // none was ever kept: do not wake the keyring for nothing
+	}
+	scoped, err := a.scopedStore(ctx, p)
+	if err != nil {
+		return
+	}
+	entries, err := scoped.Profiles(ctx)
+	if err != nil {
+		fmt.Fprintf(a.deps.Stderr, "warning: could not list the scoped tokens of profile %q: %v\n", p.Name, err)
+		return
+	}
+	for _, e := range entries {
+		if err := scoped.Delete(ctx, e); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: could not forget a scoped token of profile %q: %v\n", p.Name, err)
 		}
 	}
 }

@@ -117,6 +117,12 @@ func (m *Manager) ForceRefresh(ctx context.Context, rejected string) (*store.Tok
 	return m.refresh(ctx, func(cur *store.Token) bool { return cur.AccessToken == rejected || !m.Valid(cur) })
 }
 
+// Refresh refreshes now, however long the token has yet to live: what a
+// person asks for with `idcsctl token --force-refresh`.
+func (m *Manager) Refresh(ctx context.Context) (*store.Token, error) {
+	return m.refresh(ctx, func(*store.Token) bool { return true })
+}
+
 // Save stores t under the profile's lock, so it never interleaves with a
 // refresh in another process.
 func (m *Manager) Save(ctx context.Context, t *store.Token) error {

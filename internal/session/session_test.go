@@ -654,3 +654,27 @@ func TestLoginRequiredErrorNamesTheCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestScopedEntryNamesOneSetOfScopesOfOneProfile(t *testing.T) {
+	a := ScopedEntry("work", []string{"openid", "urn:opc:idm:t.user.me"})
+	tests := []struct {
+		name    string
+		profile string
+		scopes  []string
+		same    bool
+	}{
+		{"same scopes in another order", "work", []string{"urn:opc:idm:t.user.me", "openid"}, true},
+		{"a repeated scope", "work", []string{"openid", "openid", "urn:opc:idm:t.user.me"}, true},
+		{"fewer scopes", "work", []string{"openid"}, false},
+		{"another profile", "lab", []string{"openid", "urn:opc:idm:t.user.me"}, false},
+	}
+	for _, tt := range tests {
+		b := ScopedEntry(tt.profile, tt.scopes)
+		if (a == b) != tt.same {
+			t.Errorf("%s: %q vs %q, same = %v", tt.name, a, b, tt.same)
+		}
+		if len(b) > 64 {
+			t.Errorf("%s: entry name %q is longer than a profile name may be", tt.name, b)
+		}
+	}
+}
