@@ -114,6 +114,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"hold-port":     cmdHoldPort,
 			"hostile":       cmdHostile,
 			"perm":          cmdPerm,
+			"ocisdk":        cmdOCISDK,
 		},
 	}
 }
