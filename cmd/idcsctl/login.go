@@ -49,6 +49,10 @@ type loginOptions struct {
 	saveSecret     bool
 	prompt         string // OpenID Connect prompt: login, select_account, consent or none
 	loginHint      string // the user the domain's sign-in page is to expect
+	// unlessSignedIn skips the sign-in when, once this login holds the
+	// profile lock, the profile has a valid token: a sign-in for kubectl
+	// that waited for another one has nothing left to do.
+	unlessSignedIn bool
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -176,6 +180,12 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		return fmt.Errorf("wait for another sign-in of profile %q: %w", p.Name, err)
 	}
 	defer unlock()
+	if o.unlessSignedIn {
+		m := &session.Manager{Margin: session.DefaultMargin, Now: a.deps.Now}
+		if t, err := st.Load(ctx, p.Name); err == nil && checkIssuedFor(t, p) == nil && m.Valid(t) {
+			return nil
+		}
+	}
 	a.sayAlreadySignedIn(ctx, st, p, domain)
 
 	tok, err := a.signIn(ctx, client, file, p, o)

@@ -156,6 +156,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		{"status", newStatusCmd},
 		{"oci", newOCICmd},
 		{"doctor", newDoctorCmd},
+		{"kube", newKubeCmd},
 		{"demo", newDemoCmd},
 		{"version", newVersionCmd},
 	}
