@@ -23,9 +23,7 @@ func newKubeCmd(a *app) *cobra.Command {
 		Short: "Sign kubectl in through idcsctl (a credential plugin)",
 		Long: `kubectl runs "idcsctl kube token" as an exec credential plugin to get the
 profile's ID token, refreshed under the same lock as "idcsctl token", so that
-many kubectl calls at once refresh once. "idcsctl kube setup" adds the plugin
-to a kubeconfig and prints the API server's OpenID Connect settings.
-See docs/kubernetes.md.`,
+many kubectl calls at once refresh once. See docs/kubernetes.md.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newKubeTokenCmd(a))
@@ -56,7 +54,7 @@ or v1beta1; v1beta1 when the variable is absent). When there is no usable
 token, idcsctl signs in only if kubectl says the call is interactive and stdin
 is a terminal; otherwise it exits 4 with the command to run, so that kubectl
 fails at once instead of waiting on a prompt nobody sees.`,
-		Example: `  # in a kubeconfig (idcsctl kube setup writes it):
+		Example: `  # in a kubeconfig's user entry:
   #   exec:
   #     apiVersion: client.authentication.k8s.io/v1
   #     command: idcsctl

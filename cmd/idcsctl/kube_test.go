@@ -222,6 +222,7 @@ func TestKubectlWithoutSignInFailsFastWithIdcsctlsMessage(t *testing.T) {
 	if err == nil {
 		t.Fatalf("kubectl succeeded without a sign-in; stdout:\n%s", stdout)
 	}
+	t.Logf("kubectl's stderr:\n%s", stderr)
 	if !strings.Contains(stderr, "idcsctl: profile \"default\" is not signed in: run `idcsctl login`") {
 		t.Errorf("kubectl's stderr does not show idcsctl's message:\n%s", stderr)
 	}
