@@ -24,6 +24,8 @@ func newKubeCmd(a *app) *cobra.Command {
 		Long: `kubectl runs "idcsctl kube token" as an exec credential plugin to get the
 profile's ID token, refreshed under the same lock as "idcsctl token", so that
 many kubectl calls at once refresh once. See docs/kubernetes.md.`,
+		Example: `  idcsctl login -p work && kubectl get pods   # with the kubeconfig entry of docs/kubernetes.md
+  idcsctl kube token -p work                  # the ExecCredential kubectl gets`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newKubeTokenCmd(a))
