@@ -398,9 +398,9 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 		r.add("tokens", checkFail, err.Error(), loginCommand(p.Name))
 	default:
 		sum := summarize(p, st.Name(), t)
-		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
+		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
 		if !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry) {
-			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), formatTime(t.Expiry))
+			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
 			if t.RefreshToken == "" && t.Grant != session.GrantClientCredentials {
 				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginCommand(p.Name))
 				return

@@ -212,7 +212,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		return writeJSON(a.deps.Stdout, sum)
 	}
 	fmt.Fprintf(a.deps.Stderr, "Signed in to %s as %s (profile %s, tokens in %s, access token valid until %s).\n",
-		domain, sum.displayUser(), p.Name, st.Name(), formatTime(tok.Expiry))
+		domain, sum.displayUser(), p.Name, st.Name(), a.when(tok.Expiry))
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (a *app) sayAlreadySignedIn(ctx context.Context, st store.Store, p *config.
 		return
 	}
 	fmt.Fprintf(a.deps.Stderr, "Already signed in to %s as %s (access token valid until %s); signing in again.\n",
-		domain, summarize(p, st.Name(), t).displayUser(), formatTime(t.Expiry))
+		domain, summarize(p, st.Name(), t).displayUser(), a.when(t.Expiry))
 }
 
 // check refuses flag combinations that cannot work together.

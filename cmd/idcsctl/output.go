@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -21,12 +22,48 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// formatTime shows a time in the person's zone, to the second.
-func formatTime(t time.Time) string {
+// formatTime shows a time as people read it: see formatWhen, from now.
+func formatTime(t time.Time) string { return formatWhen(t, time.Now()) }
+
+// when shows a time as people read it, from the command's clock.
+func (a *app) when(t time.Time) string { return formatWhen(t, a.deps.Now()) }
+
+// formatWhen shows a time in the person's zone, with the date only when it
+// is not today, and how far it is from now: "14:05 CET (in 54 min)",
+// "2026-11-26 09:00 CET (in 19 h 55 min)", "13:02 CET (3 min ago)". JSON
+// output keeps RFC 3339 in UTC for scripts.
+func formatWhen(t, now time.Time) string {
 	if t.IsZero() {
 		return "unknown"
 	}
-	return t.Local().Format(time.RFC3339)
+	lt, ln := t.Local(), now.Local()
+	layout := "15:04 MST"
+	if y, m, d := lt.Date(); y != ln.Year() || m != ln.Month() || d != ln.Day() {
+		layout = "2006-01-02 15:04 MST"
+	}
+	left := t.Sub(now)
+	if left < 0 {
+		return lt.Format(layout) + " (" + humanDuration(-left) + " ago)"
+	}
+	return lt.Format(layout) + " (in " + humanDuration(left) + ")"
+}
+
+// humanDuration is a duration as a person says it, to the minute (to the
+// second under a minute), rounded down.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 48*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 }
 
 // jsonTime renders a time for JSON output: RFC 3339 in UTC, or omitted.

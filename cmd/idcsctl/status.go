@@ -113,10 +113,10 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 			Profiles []profileStatus `json:"profiles"`
 		}{out})
 	}
-	return writeStatusText(a.deps.Stdout, out)
+	return writeStatusText(a.deps.Stdout, out, a.deps.Now())
 }
 
-func writeStatusText(w io.Writer, rows []profileStatus) error {
+func writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tEXPIRES\tSTORE\tDOMAIN")
 	for _, r := range rows {
@@ -137,7 +137,7 @@ func writeStatusText(w io.Writer, rows []profileStatus) error {
 		}
 		exp := "-"
 		if r.ExpiresAt != nil {
-			exp = formatTime(*r.ExpiresAt)
+			exp = formatWhen(*r.ExpiresAt, now)
 		}
 		user := (&identity{UserName: r.UserName, DisplayName: r.DisplayName}).displayUser()
 		if !r.SignedIn {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -130,7 +131,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	case a.global.output == "json":
 		return writeJSON(a.deps.Stdout, out)
 	default:
-		return writeWhoamiText(a.deps.Stdout, out)
+		return writeWhoamiText(a.deps.Stdout, out, a.deps.Now())
 	}
 }
 
@@ -235,7 +236,7 @@ func applyMe(out *whoamiJSON, me map[string]any) {
 	}
 }
 
-func writeWhoamiText(w io.Writer, o *whoamiJSON) error {
+func writeWhoamiText(w io.Writer, o *whoamiJSON, now time.Time) error {
 	var b strings.Builder
 	row := func(k, v string) {
 		if v != "" {
@@ -252,7 +253,7 @@ func writeWhoamiText(w io.Writer, o *whoamiJSON) error {
 	row("Client", o.ClientID)
 	row("Profile", o.Profile)
 	if o.ExpiresAt != nil {
-		row("Expires", formatTime(*o.ExpiresAt))
+		row("Expires", formatWhen(*o.ExpiresAt, now))
 	}
 	row("Scopes", strings.Join(o.Scopes, " "))
 	row("Token store", o.Store)
