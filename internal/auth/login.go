@@ -6,14 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -150,7 +146,7 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (_ *Result, err e
 		return nil, err
 	}
 	if opts.CheckRequest {
-		if err := c.checkAuthorizeRequest(ctx, authURL, srv.redirectURL); err != nil {
+		if err := c.checkAuthorizeRequest(ctx, stderr, authURL, srv.redirectURL); err != nil {
 			return nil, err
 		}
 	}
@@ -257,7 +253,7 @@ func (c *Client) loginPaste(ctx context.Context, opts LoginOptions, f flow, stde
 		return nil, err
 	}
 	if opts.CheckRequest {
-		if err := c.checkAuthorizeRequest(ctx, authURL, redirect); err != nil {
+		if err := c.checkAuthorizeRequest(ctx, stderr, authURL, redirect); err != nil {
 			return nil, err
 		}
 	}
@@ -321,69 +317,4 @@ func pastedQuery(line string) url.Values {
 		return url.Values{}
 	}
 	return q
-}
-
-// checkTimeout bounds the request checkAuthorizeRequest makes.
-const checkTimeout = 10 * time.Second
-
-// Patterns that pull the title and the first paragraph out of an error page,
-// only to show them; nothing here decides anything. They are compiled only
-// when a provider refuses a sign-in request: compiled at start-up, they
-// would cost every command, the cached `idcsctl token` included.
-const (
-	pageTitle     = `(?is)<title[^>]*>(.*?)</title>`
-	pageParagraph = `(?is)<p[^>]*>(.*?)</p>`
-	pageTag       = `(?s)<[^>]*>`
-)
-
-// checkAuthorizeRequest sends the authorization request as the browser
-// would, without following redirects. A provider that accepts it redirects
-// to its sign-in page or shows it; one that refuses the client id or the
-// redirect URI answers 4xx with an error page (RFC 6749 4.1.2.1), which
-// becomes an *AuthorizeRequestError. Anything else, a network error
-// included, is left to the browser: it may reach what this process cannot.
-func (c *Client) checkAuthorizeRequest(ctx context.Context, authURL, redirectURI string) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
-	if err != nil {
-		return nil
-	}
-	req.Header.Set("Accept", "text/html")
-	hc := *httpClient(c.HTTP)
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 400 || resp.StatusCode > 499 {
-		return nil
-	}
-	body, _ := readLimited(resp.Body)
-	refused := &AuthorizeRequestError{Status: resp.StatusCode, RedirectURI: redirectURI}
-	// Some providers answer with an RFC 6749 error document rather than a page.
-	var oe struct {
-		Code        string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if isJSON(contentType(resp)) && json.Unmarshal(body, &oe) == nil && oe.Code != "" {
-		refused.Title, refused.Message = printable(oe.Code, 64), printable(oe.Description, 200)
-		return refused
-	}
-	refused.Title = pageText(pageTitle, body)
-	refused.Message = pageText(pageParagraph, body)
-	return refused
-}
-
-// pageText is the text of the first match of pattern in an HTML page,
-// without tags or entities, on one line, made printable and short: the
-// provider controls it.
-func pageText(pattern string, page []byte) string {
-	m := regexp.MustCompile(pattern).FindSubmatch(page)
-	if m == nil {
-		return ""
-	}
-	s := html.UnescapeString(regexp.MustCompile(pageTag).ReplaceAllString(string(m[1]), " "))
-	return printable(strings.Join(strings.Fields(s), " "), 200)
 }

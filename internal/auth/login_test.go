@@ -540,7 +540,7 @@ func TestCheckRequestReadsAnOAuthErrorDocument(t *testing.T) {
 	}))
 	defer srv.Close()
 	p := newTestProvider(t)
-	err := p.client().checkAuthorizeRequest(testCtx(t), srv.URL+"/oauth2/v1/authorize?state=x", "http://127.0.0.1:9/cb")
+	err := p.client().checkAuthorizeRequest(testCtx(t), io.Discard, srv.URL+"/oauth2/v1/authorize?state=x", "http://127.0.0.1:9/cb")
 	var ae *AuthorizeRequestError
 	if !errors.As(err, &ae) || ae.Title != "invalid_request" || !strings.Contains(ae.Message, "invalid redirect URL") {
 		t.Fatalf("err = %v, want the provider's error and description", err)

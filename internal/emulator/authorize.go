@@ -129,8 +129,14 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, q url.Value
 		return
 	}
 	if !slices.Contains(c.RedirectURIs, redirectURI) {
-		e.errorPage(w, http.StatusBadRequest, "Invalid redirect URI",
-			fmt.Sprintf("The redirect_uri %s is not registered for the application %s. Redirect URIs must match exactly, port included.", shorten(redirectURI), shorten(c.Name)))
+		// IDCS answers an unregistered redirect URI with an OAuth error
+		// document, not a page and never a redirect (authts/oidc-client-ts
+		// issue 1602 quotes one; testdata/idcs/SOURCE.md).
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusBadRequest, map[string]string{
+			"error":             "invalid_redirect_uri",
+			"error_description": fmt.Sprintf("Client %s requested an invalid redirect URL: %s. Redirect URIs must match exactly, port included.", shorten(c.ID), shorten(redirectURI)),
+		})
 		return
 	}
 	state := q.Get("state")

@@ -13,14 +13,16 @@ func TestAuthorizeRefusesBadRequests(t *testing.T) {
 	cases := []struct {
 		name string
 		edit func(q url.Values)
-		// wantPage: an error page and no redirect; else the redirect's error.
+		// wantPage: an error page and no redirect; wantDoc: IDCS's OAuth
+		// error document and no redirect; else the redirect's error.
 		wantPage  bool
+		wantDoc   string
 		wantError string
 	}{
 		{name: "unknown client", edit: func(q url.Values) { q.Set("client_id", "nobody") }, wantPage: true},
 		{name: "missing client id", edit: func(q url.Values) { q.Del("client_id") }, wantPage: true},
-		{name: "redirect uri on another port", edit: func(q url.Values) { q.Set("redirect_uri", "http://127.0.0.1:8766/callback") }, wantPage: true},
-		{name: "redirect uri with another path", edit: func(q url.Values) { q.Set("redirect_uri", testRedirect+"/x") }, wantPage: true},
+		{name: "redirect uri on another port", edit: func(q url.Values) { q.Set("redirect_uri", "http://127.0.0.1:8766/callback") }, wantDoc: "invalid_redirect_uri"},
+		{name: "redirect uri with another path", edit: func(q url.Values) { q.Set("redirect_uri", testRedirect+"/x") }, wantDoc: "invalid_redirect_uri"},
 		{name: "missing redirect uri", edit: func(q url.Values) { q.Del("redirect_uri") }, wantPage: true},
 		{name: "repeated client id", edit: func(q url.Values) { q.Add("client_id", DemoPublicClientID) }, wantPage: true},
 		{name: "plain PKCE", edit: func(q url.Values) { q.Set("code_challenge_method", "plain") }, wantError: "invalid_request"},
@@ -43,6 +45,15 @@ func TestAuthorizeRefusesBadRequests(t *testing.T) {
 			q := authParams(challenge)
 			tc.edit(q)
 			r := v.get("/oauth2/v1/authorize", q)
+			if tc.wantDoc != "" {
+				if r.status != http.StatusBadRequest || r.header.Get("Location") != "" {
+					t.Fatalf("want a 400 answer and no redirect, got %d Location %q", r.status, r.header.Get("Location"))
+				}
+				if got := str(r.json(t), "error"); got != tc.wantDoc {
+					t.Errorf("error %q, want %q", got, tc.wantDoc)
+				}
+				return
+			}
 			if tc.wantPage {
 				if r.status != http.StatusBadRequest || r.header.Get("Location") != "" {
 					t.Fatalf("want a 400 page and no redirect, got %d Location %q", r.status, r.header.Get("Location"))
