@@ -15,9 +15,7 @@ var update = flag.Bool("update", false, "rewrite docs/reference from the command
 // TestReferenceIsCurrent fails when docs/reference no longer matches the
 // command tree. Regenerate with: go test ./cmd/idcsctl -run TestReferenceIsCurrent -update
 func TestReferenceIsCurrent(t *testing.T) {
-	root := newRootCmd(&deps{Getenv: func(string) string { return "" }})
-	root.DisableAutoGenTag = true
-	root.InitDefaultCompletionCmd() // cobra adds it at run time; the reference should show it
+	root := newDocsRootCmd(&deps{Getenv: func(string) string { return "" }})
 	gen := t.TempDir()
 	if err := doc.GenMarkdownTree(root, gen); err != nil {
 		t.Fatal(err)

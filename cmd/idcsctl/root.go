@@ -159,6 +159,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		{"kube", newKubeCmd},
 		{"demo", newDemoCmd},
 		{"version", newVersionCmd},
+		{"release-files", newReleaseFilesCmd},
 	}
 	named := commandName(pf, args)
 	for _, c := range subcommands {
