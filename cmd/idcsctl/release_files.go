@@ -24,6 +24,8 @@ func newReleaseFilesCmd(a *app) *cobra.Command {
 		Use:    "release-files DIR",
 		Short:  "Write the shell completions and man pages a release ships into DIR",
 		Hidden: true,
+		Example: `  go run ./cmd/idcsctl release-files release-files   # what .goreleaser.yaml's before hook runs
+  idcsctl release-files /tmp/rf && ls /tmp/rf/completions /tmp/rf/man`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("release-files needs exactly one folder to write into, like dist-files")
