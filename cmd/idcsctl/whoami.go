@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,7 +39,8 @@ Sources:
             urn:opc:idm:t.user.me scope; IDCS only)`,
 		Example: `  idcsctl whoami
   idcsctl whoami --source me -o json
-  idcsctl whoami --template '{{.UserName}} until {{.ExpiresAt}}'`,
+  idcsctl whoami --template '{{.user_name}} until {{.expires_at}}'
+  idcsctl whoami --source me --template '{{range .groups}}{{.}}{{"\n"}}{{end}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWhoami(cmd.Context(), a, o)
@@ -48,7 +48,7 @@ Sources:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.source, "source", "default", "where the identity comes from: default, id-token, userinfo or me")
-	f.StringVar(&o.template, "template", "", "format the output with a Go template over the JSON fields' Go names")
+	f.StringVar(&o.template, "template", "", "format the output with a Go template over the names -o json prints, e.g. '{{.user_name}}'")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions([]string{"default", "id-token", "userinfo", "me"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -69,11 +69,11 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	default:
 		return usagef("--source must be default, id-token, userinfo or me, not %q", o.source)
 	}
-	var tmpl *template.Template
+	var tmpl *jsonTemplate
 	if o.template != "" {
 		var err error
-		if tmpl, err = template.New("whoami").Option("missingkey=error").Parse(o.template); err != nil {
-			return usagef("--template: %v", err)
+		if tmpl, err = parseJSONTemplate("whoami", o.template, whoamiJSON{}); err != nil {
+			return err
 		}
 	}
 	_, p, err := a.resolveExisting(o.overrides)
@@ -123,11 +123,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	}
 	switch {
 	case tmpl != nil:
-		if err := tmpl.Execute(a.deps.Stdout, out); err != nil {
-			return usagef("--template: %v", err)
-		}
-		_, err = fmt.Fprintln(a.deps.Stdout)
-		return err
+		return tmpl.execute(a.deps.Stdout, out)
 	case a.global.output == "json":
 		return writeJSON(a.deps.Stdout, out)
 	default:
