@@ -232,6 +232,9 @@ func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, err
 	if err != nil {
 		return nil, err
 	}
+	// Every request to the provider has a deadline that covers its body
+	// and a cap on its size; fetch's own requests to resources do not.
+	hc = auth.BoundedClient(hc, p.NetworkTimeout)
 	disc, err := a.discoverer(hc)
 	if err != nil {
 		return nil, err
@@ -276,9 +279,10 @@ func (a *app) manager(p *config.Resolved, st store.Store) (*session.Manager, err
 		Refresher: func(ctx context.Context) (session.Refresher, error) {
 			return a.client(ctx, p)
 		},
-		Margin: session.DefaultMargin,
-		Now:    a.deps.Now,
-		Warn:   a.deps.Stderr,
+		Margin:  session.DefaultMargin,
+		Timeout: p.NetworkTimeout,
+		Now:     a.deps.Now,
+		Warn:    a.deps.Stderr,
 	}, nil
 }
 

@@ -227,7 +227,7 @@ func (a *app) checkDiscovery(ctx context.Context, r *doctorReport, p *config.Res
 	}
 	ctx, cancel := context.WithTimeout(ctx, doctorTimeout)
 	defer cancel()
-	md, err := (&auth.Discoverer{HTTP: hc, Now: a.deps.Now}).Discover(ctx, domain)
+	md, err := (&auth.Discoverer{HTTP: auth.BoundedClient(hc, p.NetworkTimeout), Now: a.deps.Now}).Discover(ctx, domain)
 	if err != nil {
 		r.add("discovery", checkFail, fmt.Sprintf("cannot read %s/.well-known/openid-configuration: %v", domain, err), networkFix(err))
 		return

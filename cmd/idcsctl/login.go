@@ -148,7 +148,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	}
 	client, err := a.client(ctx, p)
 	if err != nil {
-		return err
+		return signInDeadline(err)
 	}
 	if secret != "" {
 		client.ClientSecret = secret
@@ -516,7 +516,10 @@ func loginError(err error, file *config.File, p *config.Resolved, o config.Overr
 		ports   *auth.PortsInUseError
 		refused *auth.AuthorizeRequestError
 	)
+	var deadline *auth.DeadlineError
 	switch {
+	case errors.As(err, &deadline):
+		return signInDeadline(err)
 	case errors.Is(err, auth.ErrNoTokenAnswer):
 		return fmt.Errorf("%w; nothing was stored. Run `idcsctl login` again, and `idcsctl doctor` if it keeps happening", err)
 	case errors.Is(err, auth.ErrTimeout):
@@ -550,6 +553,17 @@ func interactionRequired(err error) bool {
 		return true
 	}
 	return false
+}
+
+// signInDeadline makes a provider that did not finish answering within the
+// network timeout end the sign-in as timed out (exit 3), naming what did
+// not answer; other errors pass unchanged.
+func signInDeadline(err error) error {
+	var deadline *auth.DeadlineError
+	if !errors.As(err, &deadline) {
+		return err
+	}
+	return fmt.Errorf("%w: %w; nothing was stored. Run `idcsctl login` again, and `idcsctl doctor` if it keeps happening", auth.ErrTimeout, err)
 }
 
 // portsError says which ports were tried, where that list comes from, and

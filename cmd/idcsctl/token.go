@@ -53,6 +53,7 @@ run idcsctl login.`,
 	f.DurationVar(&o.margin, "margin", 60*time.Second, "refresh when the access token expires within this long")
 	f.BoolVar(&o.forceRefresh, "force-refresh", false, "refresh the token now, even if it is still valid")
 	f.StringSliceVar(&o.scopes, "scope", nil, "get a token with only these of the profile's scopes (repeat the flag or separate with commas); kept apart from the profile's token")
+	f.DurationVar(&o.overrides.Timeout, "timeout", 0, "give up a refresh (the wait for the profile lock included) after this long, exit 1 (default: the profile's timeout, else 30s)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
@@ -77,6 +78,9 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
 			return usagef("--scope: %q is not a scope", s)
 		}
+	}
+	if o.overrides.Timeout < 0 {
+		return usagef("--timeout must not be negative")
 	}
 	_, p, err := a.resolveExisting(o.overrides)
 	if err != nil {

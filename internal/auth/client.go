@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -42,6 +43,7 @@ type Client struct {
 	keysMu  sync.Mutex
 	keys    *oidc.RemoteKeySet
 	keysURI string
+	keysRec *answerRecorder
 }
 
 // Result is what a grant returns. IDToken, when set, has been verified, and
@@ -139,7 +141,9 @@ func (c *Client) tokenContext(ctx context.Context) (context.Context, *answerReco
 }
 
 // answerRecorder is a RoundTripper that remembers the status and media type
-// of the last response it carried.
+// of the last response it carried, the secrets of the requests (to redact
+// provider text) and why the last answer could not be had whole (a
+// deadline, a size cap): x/oauth2 and go-oidc flatten those errors to text.
 type answerRecorder struct {
 	base http.RoundTripper
 
@@ -147,6 +151,7 @@ type answerRecorder struct {
 	status  int
 	media   string
 	secrets []string // of every request carried, to redact provider text
+	cut     error    // the last request's *DeadlineError or *TooLargeError, if any
 }
 
 func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -157,14 +162,48 @@ func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	secrets := requestSecrets(req)
 	r.mu.Lock()
 	r.secrets = append(r.secrets, secrets...)
+	r.cut = nil
 	r.mu.Unlock()
 	resp, err := base.RoundTrip(req)
-	if err == nil {
+	if err != nil {
+		r.noteCut(err)
+		return nil, err
+	}
+	r.mu.Lock()
+	r.status, r.media = resp.StatusCode, contentType(resp)
+	r.mu.Unlock()
+	resp.Body = &recordedBody{ReadCloser: resp.Body, rec: r}
+	return resp, nil
+}
+
+// noteCut keeps err when it says the answer was cut short.
+func (r *answerRecorder) noteCut(err error) {
+	if isCut(err) {
 		r.mu.Lock()
-		r.status, r.media = resp.StatusCode, contentType(resp)
+		r.cut = err
 		r.mu.Unlock()
 	}
-	return resp, err
+}
+
+// lastCut is why the last answer could not be read whole, or nil.
+func (r *answerRecorder) lastCut() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cut
+}
+
+// recordedBody tells its recorder why a read failed.
+type recordedBody struct {
+	io.ReadCloser
+	rec *answerRecorder
+}
+
+func (b *recordedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.rec.noteCut(err)
+	}
+	return n, err
 }
 
 func (r *answerRecorder) last() (int, string) {
@@ -177,8 +216,14 @@ func (r *answerRecorder) last() (int, string) {
 // provider's error code, or describes a broken answer, and never quotes the
 // response body: a token endpoint's body may hold secrets.
 func tokenError(ctx context.Context, endpoint string, err error, rec *answerRecorder) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the %s endpoint did not finish answering in time: %w", endpoint, context.Cause(ctx))
+	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s request interrupted: %w", endpoint, ctx.Err())
+		return fmt.Errorf("%s request interrupted: %w", endpoint, context.Cause(ctx))
+	}
+	if cut := rec.lastCut(); cut != nil {
+		return fmt.Errorf("the %s endpoint: %w", endpoint, cut)
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {

@@ -213,6 +213,9 @@ func (c *Client) do(req *http.Request) ([]byte, *http.Response, error) {
 	defer resp.Body.Close()
 	body, err := readLimited(resp.Body)
 	if err != nil {
+		if isCut(err) { // already names the URL
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("read the answer of %s: %w", req.URL.Redacted(), err)
 	}
 	return body, resp, nil

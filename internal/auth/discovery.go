@@ -286,6 +286,9 @@ func (d *Discoverer) fetch(ctx context.Context, domain *url.URL) (json.RawMessag
 	defer resp.Body.Close()
 	body, err := readLimited(resp.Body)
 	if err != nil {
+		if isCut(err) { // already names the URL
+			return nil, 0, transientError{err}
+		}
 		return nil, 0, transientError{fmt.Errorf("read the discovery document from %s: %w", where, err)}
 	}
 	ct := contentType(resp)

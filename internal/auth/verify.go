@@ -127,6 +127,8 @@ func (c *Client) classify(err error, iss string, aud json.RawMessage) error {
 	switch {
 	case errors.As(err, &expired):
 		return &VerifyError{Reason: ReasonExpired, Err: fmt.Errorf("it expired at %s", expired.Expiry.UTC().Format(time.RFC3339))}
+	case strings.Contains(msg, "fetching keys") && c.jwksCut() != nil:
+		return &VerifyError{Reason: ReasonJWKS, Err: fmt.Errorf("could not fetch the domain's signing keys: %w", c.jwksCut())}
 	case strings.Contains(msg, "fetching keys"):
 		// The message would quote the JWKS answer; name the URL instead.
 		return &VerifyError{Reason: ReasonJWKS, Err: fmt.Errorf("could not fetch the domain's signing keys from %s%s", c.Metadata.JWKSURI, jwksHint(msg))}
@@ -161,13 +163,30 @@ func (c *Client) keySet() *oidc.RemoteKeySet {
 	c.keysMu.Lock()
 	defer c.keysMu.Unlock()
 	if c.keys == nil || c.keysURI != c.Metadata.JWKSURI {
-		// The key set keeps this context only for its values (the HTTP
-		// client); each verification's own context bounds the fetch.
-		ctx := oidc.ClientContext(context.Background(), httpClient(c.HTTP))
+		// The key set fetches with this context, never with a
+		// verification's: only the HTTP client's own deadline and size cap
+		// (BoundedClient) bound the fetch. The recorder keeps why a fetch
+		// was cut, which go-oidc reports only as text.
+		rec := &answerRecorder{base: httpClient(c.HTTP).Transport}
+		hc := *httpClient(c.HTTP)
+		hc.Transport = rec
+		ctx := oidc.ClientContext(context.Background(), &hc)
 		c.keys = oidc.NewRemoteKeySet(ctx, c.Metadata.JWKSURI)
+		c.keysRec = rec
 		c.keysURI = c.Metadata.JWKSURI
 	}
 	return c.keys
+}
+
+// jwksCut is why the last JWKS fetch was cut short (deadline, size), or nil.
+func (c *Client) jwksCut() error {
+	c.keysMu.Lock()
+	rec := c.keysRec
+	c.keysMu.Unlock()
+	if rec == nil {
+		return nil
+	}
+	return rec.lastCut()
 }
 
 // jwksHint explains IDCS's usual reason for refusing the JWKS: by default an

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -49,6 +50,10 @@ type Profile struct {
 	// OCIRegion is the region `idcsctl oci session` writes into OCI
 	// sessions, remembered from its --region.
 	OCIRegion string `toml:"oci_region,omitempty"`
+	// Timeout bounds each request to the provider, answer included, and a
+	// refresh as a whole (the profile lock included): a Go duration such
+	// as "30s". "" means DefaultNetworkTimeout.
+	Timeout string `toml:"timeout,omitempty"`
 }
 
 // File is the config file: named profiles and which one is the default.
@@ -235,6 +240,11 @@ func (p *Profile) check() error {
 			return fmt.Errorf("redirect_ports: %d is not a TCP port (1-65535)", port)
 		}
 	}
+	if p.Timeout != "" {
+		if _, err := parseTimeout(p.Timeout); err != nil {
+			return err
+		}
+	}
 	for _, s := range p.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
 			return fmt.Errorf("scopes: %q is not a scope (one scope per list item, no spaces)", s)
@@ -243,9 +253,25 @@ func (p *Profile) check() error {
 	return nil
 }
 
+// DefaultNetworkTimeout is the timeout of a profile that sets none.
+const DefaultNetworkTimeout = 30 * time.Second
+
+// maxNetworkTimeout is the longest timeout a profile may set: a longer one
+// would let a hung provider hold the profile lock for longer than anyone
+// waits.
+const maxNetworkTimeout = time.Hour
+
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > maxNetworkTimeout {
+		return 0, fmt.Errorf("timeout: %q is not a duration between 1ms and 1h (write it like \"30s\" or \"2m\")", s)
+	}
+	return d, nil
+}
+
 // profileKeys lists the keys a profile table may hold, for error messages.
 func profileKeys() []string {
-	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file", "oci_region"}
+	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file", "oci_region", "timeout"}
 }
 
 // lineOf finds the first line that sets key, so an error can point at it.

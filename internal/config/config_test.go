@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -259,6 +260,45 @@ func TestSuggest(t *testing.T) {
 	for _, tt := range tests {
 		if got := Suggest(tt.name, known); !slices.Equal(got, tt.want) {
 			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTimeoutSettingIsCheckedAndResolved(t *testing.T) {
+	for _, tc := range []struct {
+		file     string
+		override time.Duration
+		want     time.Duration
+		bad      bool
+	}{
+		{file: "", want: DefaultNetworkTimeout},
+		{file: `timeout = "2s"`, want: 2 * time.Second},
+		{file: `timeout = "2s"`, override: 5 * time.Second, want: 5 * time.Second},
+		{file: `timeout = "soon"`, bad: true},
+		{file: `timeout = "-1s"`, bad: true},
+		{file: `timeout = "2h"`, bad: true},
+	} {
+		path := filepath.Join(t.TempDir(), "config.toml")
+		if err := os.WriteFile(path, []byte("[profiles.default]\n"+tc.file+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Load(path)
+		if tc.bad {
+			var cerr *Error
+			if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "timeout") {
+				t.Errorf("%s: got %v, want a config error naming timeout", tc.file, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		r, err := f.Resolve(func(string) string { return "" }, Overrides{Timeout: tc.override})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.NetworkTimeout != tc.want {
+			t.Errorf("%s (override %s): timeout %s, want %s", tc.file, tc.override, r.NetworkTimeout, tc.want)
 		}
 	}
 }

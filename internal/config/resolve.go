@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Environment variables idcsctl reads. Flags win over them; they win over
@@ -27,6 +28,8 @@ type Overrides struct {
 	CAFile      string
 	Scopes      []string
 	Ports       []int
+	// Timeout is the network timeout (--timeout of token); 0: not given.
+	Timeout time.Duration
 }
 
 // Resolved is the profile one command works with, after precedence.
@@ -43,6 +46,10 @@ type Resolved struct {
 	// scopes, so Scopes holds DefaultScopes, IDCS's; a provider that is not
 	// IDCS gets the standard OpenID scopes it lists instead.
 	ScopesDefaulted bool
+	// NetworkTimeout bounds each request to the provider and a refresh as
+	// a whole: --timeout, else the profile's timeout, else
+	// DefaultNetworkTimeout.
+	NetworkTimeout time.Duration
 }
 
 // ProfileName picks the profile a command works on: flag, then
@@ -92,6 +99,13 @@ func (f *File) Resolve(getenv func(string) string, o Overrides) (*Resolved, erro
 	}
 	if err := r.Profile.check(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", name, err)
+	}
+	r.NetworkTimeout = DefaultNetworkTimeout
+	if r.Timeout != "" {
+		r.NetworkTimeout, _ = parseTimeout(r.Timeout) // checked above
+	}
+	if o.Timeout > 0 {
+		r.NetworkTimeout = o.Timeout
 	}
 	return r, nil
 }

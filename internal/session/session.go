@@ -45,6 +45,17 @@ func (e *LoginRequiredError) Error() string {
 // Unwrap lets errors.Is find ErrLoginRequired and the cause.
 func (e *LoginRequiredError) Unwrap() []error { return []error{ErrLoginRequired, e.Err} }
 
+// DeadlineError means a refresh, the wait for the profile's lock included,
+// did not finish within the profile's timeout.
+type DeadlineError struct {
+	Profile string
+	Timeout time.Duration
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("the refresh of profile %q did not finish within %s (the profile's timeout setting, or --timeout)", e.Profile, e.Timeout)
+}
+
 // Refresher trades a refresh token for new tokens. *auth.Client is one.
 type Refresher interface {
 	Refresh(ctx context.Context, refreshToken string) (*auth.Result, error)
@@ -75,7 +86,11 @@ type Manager struct {
 	// Margin is how long before its expiry a token is refreshed; see
 	// DefaultMargin.
 	Margin time.Duration
-	Now    func() time.Time
+	// Timeout bounds a refresh as a whole, the wait for the profile lock
+	// included, so the lock is never held longer; 0: no bound but the
+	// context's.
+	Timeout time.Duration
+	Now     func() time.Time
 	// Warn receives one-line notices that do not stop the command.
 	Warn io.Writer
 }
@@ -137,6 +152,11 @@ func (m *Manager) Save(ctx context.Context, t *store.Token) error {
 // refresh takes the lock, re-reads the token (another process may have
 // refreshed it while this one waited) and refreshes only if needed(cur).
 func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) bool) (*store.Token, error) {
+	if m.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, m.Timeout, &DeadlineError{Profile: m.Profile, Timeout: m.Timeout})
+		defer cancel()
+	}
 	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
 	if err != nil {
 		return nil, fmt.Errorf("lock profile %q for refresh: %w", m.Profile, err)

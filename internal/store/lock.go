@@ -34,7 +34,7 @@ func Lock(ctx context.Context, dir, profile string) (unlock func() error, err er
 	ok, err := fl.TryLockContext(ctx, lockPoll)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("wait for the lock of profile %q (another idcsctl is using it): %w", profile, ctx.Err())
+			return nil, fmt.Errorf("wait for the lock of profile %q (another idcsctl is using it): %w", profile, context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("lock profile %q with %s: %w", profile, path, err)
 	}
