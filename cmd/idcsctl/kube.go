@@ -28,7 +28,7 @@ many kubectl calls at once refresh once. See docs/kubernetes.md.`,
   idcsctl kube token -p work                  # the ExecCredential kubectl gets`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newKubeTokenCmd(a))
+	cmd.AddCommand(newKubeTokenCmd(a), newKubeSetupCmd(a))
 	return cmd
 }
 

@@ -81,7 +81,13 @@ func newAPIServer(t *testing.T, domain, audience string) *apiServer {
 	return s
 }
 
-// kubeconfig writes a kubeconfig whose user runs idcsctl as its exec
+// caData is the server's certificate as a kubeconfig's
+// certificate-authority-data.
+func (s *apiServer) caData() string {
+	return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}))
+}
+
+// writeKubeconfig writes a kubeconfig whose user runs idcsctl as its exec
 // credential plugin against server, and returns its path.
 func writeKubeconfig(t *testing.T, dir string, api *apiServer, idcsctl string, args ...string) string {
 	t.Helper()
@@ -111,7 +117,7 @@ contexts:
     cluster: test
     user: idcs
 current-context: test
-`, api.URL, base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})), idcsctl, strings.Join(quoted, ", "))
+`, api.URL, api.caData(), idcsctl, strings.Join(quoted, ", "))
 	path := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -278,4 +284,33 @@ func TestKubectlParallelCallsRefreshOnce(t *testing.T) {
 	if got := k.api.accepted.Load(); got < n || k.api.refused.Load() != 0 {
 		t.Errorf("the API server accepted %d requests and refused %d, want at least %d and none", got, k.api.refused.Load(), n)
 	}
+}
+
+func TestKubeSetupEntryWorksWithKubectl(t *testing.T) {
+	k := newKubeEnv(t)
+	k.login()
+	// A kubeconfig with the cluster and a context, and no user yet.
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+contexts:
+- name: test
+  context:
+    cluster: test
+current-context: test
+`, k.api.URL, k.api.caData())
+	k.kubeconfig = filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(k.kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.run("kube", "setup", "--kubeconfig", k.kubeconfig, "--context", "test", "--exec-command", k.bin)
+	stdout, stderr, err := k.getVersion(t)
+	if err != nil {
+		t.Fatalf("kubectl with the entry kube setup wrote: %v\nstderr:\n%s", err, stderr)
+	}
+	checkVersion(t, stdout)
 }

@@ -100,6 +100,11 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 				"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(work, "no-bus"),
 				"IDCSCTL_TOKEN_STORE=file",
 			)
+			// TESTBIN holds the programs of TestMain alone, for a PATH
+			// without the machine's tools (kubectl).
+			if p, err := exec.LookPath("idcsctl"); err == nil {
+				e.Vars = append(e.Vars, "TESTBIN="+filepath.Dir(p))
+			}
 			e.Vars = append(e.Vars, extraEnv...)
 			if err := startHostile(e, srv.URL, testKey()); err != nil {
 				return err
