@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/base64"
 	"testing"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
 )
 
 func TestFormatWhenSaysLocalTimeAndTimeLeft(t *testing.T) {
@@ -28,6 +32,28 @@ func TestFormatWhenSaysLocalTimeAndTimeLeft(t *testing.T) {
 	for _, tt := range tests {
 		if got := formatWhen(tt.t, now); got != tt.want {
 			t.Errorf("%s: formatWhen = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSummarizeShowsPreferredUsernameElseEmailElseSub: the user shown by
+// login, status and whoami, from the stored ID token's claims.
+func TestSummarizeShowsPreferredUsernameElseEmailElseSub(t *testing.T) {
+	unsigned := func(claims string) string {
+		enc := base64.RawURLEncoding.EncodeToString
+		return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+	}
+	for _, tc := range []struct {
+		name, claims, want string
+	}{
+		{"IDCS", `{"sub":"ada@example.com","user_displayname":"Ada"}`, "Ada <ada@example.com>"},
+		{"preferred_username first", `{"sub":"0f3a","preferred_username":"ada","email":"ada@example.com"}`, "ada"},
+		{"Dex: no preferred_username, the email", `{"sub":"CiQwOGE4Njg0Yi1kYjg4","email":"ada@example.com"}`, "ada@example.com"},
+		{"only an opaque subject", `{"sub":"CiQwOGE4Njg0Yi1kYjg4"}`, "CiQwOGE4Njg0Yi1kYjg4"},
+	} {
+		id := summarize(&config.Resolved{Profile: config.Profile{Name: "p"}}, "file", &store.Token{IDToken: unsigned(tc.claims)})
+		if got := id.displayUser(); got != tc.want {
+			t.Errorf("%s: user shown %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -15,7 +15,9 @@ type Discovery struct {
 	// Issuer, when set, replaces Options.Issuer from now on, in discovery
 	// and in the tokens issued afterwards: "self" means the URL the
 	// emulator is reached at, as an OpenID provider that is not IDCS
-	// declares (RFC 8414, OpenID Connect Discovery 4.3).
+	// declares (RFC 8414, OpenID Connect Discovery 4.3). A provider that
+	// declares another issuer than IDCS's is no IDCS domain:
+	// /.well-known/idcs-configuration then answers 404.
 	Issuer string `json:"issuer,omitempty"`
 	// ScopesSupported, when set, replaces the scopes_supported list, and
 	// the emulator then refuses every user scope not in it with
@@ -162,6 +164,10 @@ func (e *Emulator) handleOpenIDConfiguration(w http.ResponseWriter, r *http.Requ
 // emulator writes absolute URLs, which mean the same on the domain.
 func (e *Emulator) handleIDCSConfiguration(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
+	if iss := e.discoveryShape().Issuer; iss != "" && iss != DefaultIssuer {
+		http.NotFound(w, r)
+		return
+	}
 	nested := e.openIDConfiguration(base)
 	// The nested document of Oracle's example names the introspection
 	// endpoint introspect_endpoint and has no secure_* twins.

@@ -207,6 +207,9 @@ func TestDiscoveryKnobGivesAnotherProvidersShape(t *testing.T) {
 	if got := str(doc, "device_authorization_endpoint"); got != v.srv.URL+"/oauth2/v1/device" {
 		t.Errorf("device_authorization_endpoint %q", got)
 	}
+	if r := v.get("/.well-known/idcs-configuration", nil); r.status != http.StatusNotFound {
+		t.Errorf("a provider with its own issuer serves idcs-configuration (%d)", r.status)
+	}
 	// A scope the document does not list is refused, as Dex refuses it.
 	r := v.postForm("/oauth2/v1/device", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid " + ScopeUserMe}}, "", "")
 	if r.status != http.StatusBadRequest || str(r.json(t), "error") != "invalid_scope" {
