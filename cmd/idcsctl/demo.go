@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -34,7 +36,7 @@ func newDemoCmd(a *app) *cobra.Command {
 		Short: "Run the whole sign-in against a built-in IDCS emulator",
 		Long: `Run the main job end to end on this machine, with no tenant and no display:
 start the built-in IDCS emulator on a free loopback port, sign in to it with the
-real login flow, show whoami, the token, a protected resource, and log out.
+real login flow, show whoami, the token, what fetch /admin/v1/Me prints, and log out.
 It uses a temporary config and token store and never touches your profiles or
 keyring.
 
@@ -190,10 +192,8 @@ func runDemo(ctx context.Context, a *app, o *demoOptions) error {
 					cancel(fmt.Errorf("the stand-in browser failed: %w", err))
 				}
 			}}
-		dd.OpenBrowser = func(u string) error {
-			fmt.Fprintln(a.deps.Stderr, "The built-in stand-in browser signs in as", emulator.DemoUser.UserName)
-			return fb.Open(u)
-		}
+		dd.BrowserName = "the built-in stand-in browser (it signs in as " + emulator.DemoUser.UserName + ")"
+		dd.OpenBrowser = fb.Open
 	} else {
 		dd.OpenBrowser = nil
 		fmt.Fprintf(a.deps.Stderr, "Sign in as %s with password %s.\n", emulator.DemoUser.UserName, emulator.DemoUserPassword)
@@ -225,18 +225,42 @@ func runDemo(ctx context.Context, a *app, o *demoOptions) error {
 	}
 	t := strings.TrimSpace(tok.String())
 	fmt.Fprintf(out, "%s... (%d characters; the whole token is what `idcsctl token` prints)\n", t[:min(len(t), 24)], len(t))
-	step(4, "a protected resource: GET /admin/v1/Me")
-	if err := runWhoami(ctx, demo, &whoamiOptions{source: "me"}); err != nil {
+	step(4, "idcsctl fetch /admin/v1/Me")
+	var body bytes.Buffer
+	demo.deps.Stdout = &body
+	err = runFetch(ctx, demo, &fetchOptions{target: "/admin/v1/Me", retries: 2})
+	demo.deps.Stdout = out
+	if err != nil {
 		return err
 	}
+	// As a terminal shows it: fetch indents JSON for a terminal only.
+	shown := body.Bytes()
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, shown, "", "  ") == nil {
+		shown = pretty.Bytes()
+	}
+	writeShortened(out, shown, 12, "the whole body is what `idcsctl fetch /admin/v1/Me` prints")
 	step(5, "idcsctl logout")
 	if err := runLogout(ctx, demo, &logoutOptions{}); err != nil {
 		return err
 	}
 	counts := srv.Counts()
-	fmt.Fprintf(errw, "\nDone: signed in, used and revoked tokens against the emulator (%d token requests, %d revocations).\n",
-		counts["/oauth2/v1/token"], counts["/oauth2/v1/revoke"])
+	fmt.Fprintf(errw, "\nDone: signed in, used and revoked tokens against the emulator (%s, %s).\n",
+		plural(counts["/oauth2/v1/token"], "token request"), plural(counts["/oauth2/v1/revoke"], "revocation"))
 	return nil
+}
+
+// writeShortened writes the first lines of body and, when it had more,
+// one line that says how much was left out and where the whole is.
+func writeShortened(w io.Writer, body []byte, lines int, whole string) {
+	text := strings.TrimRight(string(body), "\n")
+	all := strings.Split(text, "\n")
+	if len(all) <= lines {
+		fmt.Fprintln(w, text)
+		return
+	}
+	fmt.Fprintln(w, strings.Join(all[:lines], "\n"))
+	fmt.Fprintf(w, "... (%d more lines, %d bytes in all; %s)\n", len(all)-lines, len(body), whole)
 }
 
 // demoEnv hides the person's idcsctl settings from the demo, so it cannot

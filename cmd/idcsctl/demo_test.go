@@ -25,7 +25,7 @@ func TestDemoRunsTheWholeFlowWithoutTouchingTheUsersProfiles(t *testing.T) {
 	if code := run(ctx, []string{"demo"}, d); code != 0 {
 		t.Fatalf("demo exited %d\nstderr:\n%s", code, &stderr)
 	}
-	for _, want := range []string{"User:          demo.user@example.com", "Groups:", "eyJ"} {
+	for _, want := range []string{"User:          demo.user@example.com", `"displayName": "Demo User"`, "eyJ"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, &stdout)
 		}

@@ -312,6 +312,7 @@ func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File
 		RedirectURL:    p.RedirectURL,
 		Ports:          p.RedirectPorts,
 		OpenBrowser:    plan.open,
+		BrowserName:    plan.name,
 		Stderr:         a.deps.Stderr,
 		Timeout:        o.timeout,
 		SSHDestination: plan.ssh,
@@ -332,6 +333,7 @@ func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File
 // browserPlan is how a sign-in reaches the person's browser.
 type browserPlan struct {
 	open func(string) error // nil: only print the URL
+	name string             // what open opens, for the message; "": the person's browser
 	ssh  string             // over SSH with no browser here: the destination for the ssh -L line
 }
 
@@ -342,7 +344,7 @@ func (a *app) planBrowser(o *loginOptions) browserPlan {
 		return browserPlan{ssh: a.sshDestination()}
 	}
 	if a.deps.OpenBrowser != nil && o.browserCommand == "" {
-		return browserPlan{open: a.deps.OpenBrowser}
+		return browserPlan{open: a.deps.OpenBrowser, name: a.deps.BrowserName}
 	}
 	op := a.opener(o.browserCommand)
 	if reason := op.Reason(); reason != "" && o.device {

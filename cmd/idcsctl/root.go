@@ -29,6 +29,9 @@ type deps struct {
 	// OpenBrowser opens a URL for the person; nil means the platform's
 	// browser, chosen by internal/browser.
 	OpenBrowser func(url string) error
+	// BrowserName says what OpenBrowser opens, for the sign-in message;
+	// "" means the person's own browser.
+	BrowserName string
 	// Transport is the base of every HTTP client; nil means a transport
 	// with the standard proxy variables and timeouts.
 	Transport http.RoundTripper

@@ -30,6 +30,9 @@ type LoginOptions struct {
 	Ports []int
 	// OpenBrowser opens the sign-in URL; nil = do not open a browser.
 	OpenBrowser func(url string) error
+	// BrowserName says where OpenBrowser opens the page, for the message
+	// that says so ("the built-in stand-in browser"); "" = "your browser".
+	BrowserName string
 	// Stderr receives the sign-in URL and hints (never stdout); nil = discard.
 	Stderr io.Writer
 	// Timeout bounds the wait for the browser; default DefaultLoginTimeout.
@@ -151,7 +154,7 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (_ *Result, err e
 		}
 	}
 	short := srv.serveStart(authURL)
-	openBrowser(stderr, opts.OpenBrowser, authURL, short)
+	openBrowser(stderr, opts.OpenBrowser, opts.BrowserName, authURL, short)
 	if opts.SSHDestination != "" {
 		printSSHForward(stderr, srv, short, opts.SSHDestination)
 	}
@@ -173,13 +176,16 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (_ *Result, err e
 // openBrowser tells the person where to sign in, then tries the browser.
 // short, when set, is the callback server's own address of the sign-in,
 // easier to copy than the whole URL.
-func openBrowser(stderr io.Writer, open func(string) error, authURL, short string) {
+func openBrowser(stderr io.Writer, open func(string) error, name, authURL, short string) {
+	if name == "" {
+		name = "your browser"
+	}
 	// The URL holds state and the PKCE challenge, never the verifier, so it
 	// is safe to show.
 	if open == nil {
 		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n  %s\n", authURL)
 	} else {
-		fmt.Fprintf(stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", authURL)
+		fmt.Fprintf(stderr, "Opening the sign-in page in %s. If it does not open, visit:\n  %s\n", name, authURL)
 	}
 	if short != "" {
 		fmt.Fprintf(stderr, "  or, in a browser on this machine, the short form: %s\n", short)
@@ -257,7 +263,7 @@ func (c *Client) loginPaste(ctx context.Context, opts LoginOptions, f flow, stde
 			return nil, err
 		}
 	}
-	openBrowser(stderr, opts.OpenBrowser, authURL, "")
+	openBrowser(stderr, opts.OpenBrowser, opts.BrowserName, authURL, "")
 	fmt.Fprintf(stderr, "After signing in, the browser goes to %s (the page may not load).\nCopy the whole address from the address bar and paste it here:\n", redirect)
 
 	lines := make(chan string)
