@@ -1,15 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +133,7 @@ func (c *Client) check() error {
 // without quoting its body.
 func (c *Client) tokenContext(ctx context.Context) (context.Context, *answerRecorder) {
 	base := httpClient(c.HTTP)
-	rec := &answerRecorder{base: base.Transport}
+	rec := &answerRecorder{base: base.Transport, tokenAnswers: true}
 	hc := *base
 	hc.Transport = rec
 	return context.WithValue(ctx, oauth2.HTTPClient, &hc), rec
@@ -152,6 +151,29 @@ type answerRecorder struct {
 	media   string
 	secrets []string // of every request carried, to redact provider text
 	cut     error    // the last request's *DeadlineError or *TooLargeError, if any
+
+	// tokenAnswers makes the recorder rewrite expires_in in JSON answers so
+	// that x/oauth2 can read them (see normalizeTokenJSON).
+	tokenAnswers bool
+}
+
+// normalize reads a JSON token answer (at most maxBody and a byte, as
+// x/oauth2 would) and hands on the same answer with expires_in rewritten.
+// A read that fails hands on what was read, then the failure.
+func (r *answerRecorder) normalize(resp *http.Response) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return
+	}
+	resp.Body.Close()
+	body = normalizeTokenJSON(body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
 }
 
 func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -173,6 +195,9 @@ func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.status, r.media = resp.StatusCode, contentType(resp)
 	r.mu.Unlock()
 	resp.Body = &recordedBody{ReadCloser: resp.Body, rec: r}
+	if r.tokenAnswers && resp.StatusCode/100 == 2 && isJSON(contentType(resp)) {
+		r.normalize(resp)
+	}
 	return resp, nil
 }
 
@@ -262,14 +287,11 @@ func (c *Client) result(ctx context.Context, tok *oauth2.Token, nonce string, re
 		AccessToken: tok.AccessToken,
 		TokenType:   tok.TokenType,
 		Scope:       extraString(tok, "scope"),
-		Expiry:      tok.Expiry,
 	}
 	// x/oauth2 copies the old refresh token into a refresh answer that
 	// lacks one; only a token the provider sent counts here.
 	res.RefreshToken = extraString(tok, "refresh_token")
-	if secs, ok := extraSeconds(tok, "expires_in"); ok && secs > 0 {
-		res.Expiry = c.now().Add(time.Duration(secs) * time.Second)
-	}
+	res.Expiry = c.expiry(tok)
 	raw := extraString(tok, "id_token")
 	if raw == "" {
 		if requireID {
@@ -288,34 +310,6 @@ func (c *Client) result(ctx context.Context, tok *oauth2.Token, nonce string, re
 func extraString(tok *oauth2.Token, key string) string {
 	s, _ := tok.Extra(key).(string)
 	return s
-}
-
-// maxExpiresIn caps the expires_in idcsctl believes, as x/oauth2 does: a
-// larger number would overflow into an expiry in the past.
-const maxExpiresIn = math.MaxInt32
-
-// extraSeconds reads a whole number of seconds the provider may send as a
-// JSON number, a JSON string, or a form value (which x/oauth2 hands over as
-// an int64), capped at maxExpiresIn.
-func extraSeconds(tok *oauth2.Token, key string) (int64, bool) {
-	var n int64
-	switch v := tok.Extra(key).(type) {
-	case float64:
-		// Clamp before converting: converting a float64 out of int64's
-		// range gives an unspecified value.
-		n = int64(max(min(v, maxExpiresIn), 0))
-	case int64:
-		n = v
-	case string:
-		p, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		n = p
-	default:
-		return 0, false
-	}
-	return min(n, maxExpiresIn), true
 }
 
 // Refresh trades a refresh token for new tokens. The Result's RefreshToken is
