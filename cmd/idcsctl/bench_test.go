@@ -27,6 +27,7 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/secretservice"
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
 
 // buildProgram builds a package of this module the way a release is built
@@ -110,11 +111,7 @@ func requireTool(b *testing.B, name, pkg string) string {
 	b.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		msg := fmt.Sprintf("%s not found: apt-get install %s", name, pkg)
-		if os.Getenv("CI") == "true" {
-			b.Fatal(msg)
-		}
-		b.Skip(msg)
+		testenv.SkipOrFail(b, fmt.Errorf("%s not found: apt-get install %s", name, pkg))
 	}
 	return p
 }

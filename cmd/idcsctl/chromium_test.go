@@ -18,6 +18,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
 
 // chromiumBinary is Debian's Chromium, which .ci/run installs.
@@ -38,7 +40,7 @@ const (
 // Chromium carries the code to idcsctl's loopback callback.
 func TestScriptsChromium(t *testing.T) {
 	if why := chromiumMissing(); why != "" {
-		skipOrFailMissing(t, why)
+		testenv.SkipOrFail(t, errors.New(why))
 	}
 	browser := launchChromium(t)
 	p := scriptParams(t, "testdata/script-chromium", nil)
@@ -59,16 +61,6 @@ func chromiumMissing() string {
 		return "Chromium is not installed at " + chromiumBinary + ": apt-get install chromium"
 	}
 	return ""
-}
-
-// skipOrFailMissing ends a test whose real part is missing: a skip with the
-// install command locally, a failure in CI, which must run every test.
-func skipOrFailMissing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true, so this is a failure, not a skip)", why)
-	}
-	t.Skip(why)
 }
 
 // startChromiumIfInstalled launches Chromium for a test where only some

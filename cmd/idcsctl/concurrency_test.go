@@ -105,7 +105,7 @@ func (c *cliEnv) run(args ...string) string {
 // login signs the default profile in through the stand-in browser.
 func (c *cliEnv) login() {
 	c.tb.Helper()
-	c.run("login", "--domain", c.url, "--client-id", emulator.DemoPublicClientID, "--port", fmt.Sprint(c.port))
+	c.run("login", "--domain", c.url, "--client-id", emulator.DemoPublicClientID, "--port", fmt.Sprint(c.port), "--timeout", "30s")
 }
 
 // tokenFile is where the file store keeps the default profile's tokens.

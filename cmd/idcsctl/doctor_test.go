@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,7 +111,9 @@ func TestDoctor(t *testing.T) {
 			if tt.name == "no display" && (runtime.GOOS != "linux" || isWSL(t)) {
 				t.Skip("only Linux without WSL decides by DISPLAY")
 			}
-			code := run(t.Context(), []string{"doctor", "-o", "json"}, d)
+			// A port of its own: the default ports may be held by another
+			// program, which the redirect check would rightly report.
+			code := run(t.Context(), []string{"doctor", "-o", "json", "--port", strconv.Itoa(freeTestPort(t))}, d)
 			if code != tt.wantCode {
 				t.Fatalf("doctor exited %d, want %d; stdout %s stderr %s", code, tt.wantCode, stdout, stderr)
 			}

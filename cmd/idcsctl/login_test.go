@@ -32,6 +32,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/secretservice"
 	"github.com/idcsctl/idcsctl/internal/store"
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
 
 // cmdHoldPort binds 127.0.0.1:PORT for the rest of the script, as another
@@ -336,11 +337,7 @@ func TestLoginOverSSHThroughTheShortURL(t *testing.T) {
 }
 
 func TestLoginOnLocalhostListensOnBothStacks(t *testing.T) {
-	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
-		t.Skip("this machine has no IPv6 loopback")
-	} else {
-		ln.Close()
-	}
+	testenv.IPv6Loopback(t)
 	port := freeTestPort(t)
 	srv := loginEmulator(t, emulator.Options{})
 	redirect := fmt.Sprintf("http://localhost:%d/callback", port)

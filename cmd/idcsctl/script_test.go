@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
@@ -371,4 +373,40 @@ func (j *profileJar) save() error {
 		return err
 	}
 	return os.WriteFile(j.path, b, 0o600)
+}
+
+// TestScriptLoginsHaveAShortTimeout: a login that regresses into waiting for
+// a sign-in that never comes must end in seconds, not after the three
+// minutes of the default --timeout, so every script's login names one.
+func TestScriptLoginsHaveAShortTimeout(t *testing.T) {
+	scripts, err := filepath.Glob("testdata/script*/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := regexp.MustCompile(`^\s*(\[[^\]]*\]\s*)*(!\s*)?(exec|exits \d+)\s+idcsctl\s+(.*\s)?login(\s|$)`)
+	timeout := regexp.MustCompile(`\s--timeout[ =](\d+)s(\s|$)`)
+	checked := 0
+	for _, path := range scripts {
+		ar, err := txtar.ParseFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(ar.Comment), "\n") {
+			if !login.MatchString(line) {
+				continue
+			}
+			checked++
+			m := timeout.FindStringSubmatch(line)
+			if m == nil {
+				t.Errorf("%s:%d: login without --timeout Ns: %s", path, i+1, line)
+				continue
+			}
+			if n, _ := strconv.Atoi(m[1]); n > 60 {
+				t.Errorf("%s:%d: --timeout %ss is not short (at most 60s): %s", path, i+1, m[1], line)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no login in the scripts: the pattern is wrong")
+	}
 }

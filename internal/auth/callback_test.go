@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
 
 const testState = "state-0123456789"
@@ -173,9 +175,12 @@ func TestCallbackServerAfterStopRefusesConnections(t *testing.T) {
 func TestListenLoopback(t *testing.T) {
 	hold := func(t *testing.T, network, addr string) int {
 		t.Helper()
+		if network == "tcp6" {
+			testenv.IPv6Loopback(t)
+		}
 		ln, err := net.Listen(network, addr)
 		if err != nil {
-			t.Skipf("cannot listen on %s here (%v): this machine has no such loopback", addr, err)
+			t.Fatalf("listen on %s: %v", addr, err)
 		}
 		t.Cleanup(func() { ln.Close() })
 		return ln.Addr().(*net.TCPAddr).Port
@@ -248,11 +253,7 @@ func TestListenLoopback(t *testing.T) {
 }
 
 func TestLoginOnLocalhostServesBothStacks(t *testing.T) {
-	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
-		t.Skipf("no IPv6 loopback here (%v)", err)
-	} else {
-		ln.Close()
-	}
+	testenv.IPv6Loopback(t)
 	p := newTestProvider(t)
 	for _, addr := range []string{"127.0.0.1", "::1"} {
 		t.Run(addr, func(t *testing.T) {

@@ -3,12 +3,15 @@ package browser
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
 
 // fakeEnv is a machine with the given variables and installed commands.
@@ -169,7 +172,7 @@ func TestLauncherOutputGoesToStderr(t *testing.T) {
 	}
 	echo, err := exec.LookPath("echo")
 	if err != nil {
-		t.Skip("no echo command on PATH")
+		testenv.SkipOrFail(t, fmt.Errorf("no echo command on PATH (%v)", err))
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ func runChild(t *testing.T, role string, env ...string) childReport {
 	}
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Env = append(cmd.Env, childEnv+"="+role)
+	if slices.Contains(env, hideRunUserEnv+"=1") {
+		cmd.SysProcAttr = hiddenRunUserAttr()
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -69,6 +73,11 @@ func TestChildProcess(t *testing.T) {
 	role := os.Getenv(childEnv)
 	if role == "" {
 		return
+	}
+	if os.Getenv(hideRunUserEnv) == "1" {
+		if err := hideRunUser(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var r childReport
 	switch role {

@@ -34,12 +34,13 @@ const (
 type fileStore struct {
 	dir string
 	now func() time.Time
+	uid int // the user whose token files these are: os.Getuid(), or another in tests
 }
 
 // NewFile returns the file store rooted at dir (the Options.Dir folder).
 // It creates nothing until the first Save.
 func NewFile(dir string) Store {
-	return &fileStore{dir: dir, now: time.Now}
+	return &fileStore{dir: dir, now: time.Now, uid: os.Getuid()}
 }
 
 func (s *fileStore) Name() string { return "file" }
@@ -61,7 +62,7 @@ func (s *fileStore) load(_ context.Context, profile string) (*Token, time.Time, 
 		return nil, time.Time{}, err
 	}
 	path := s.path(profile)
-	b, err := readPrivateFile(path, profile)
+	b, err := readPrivateFile(path, profile, s.uid)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -73,14 +74,14 @@ func (s *fileStore) load(_ context.Context, profile string) (*Token, time.Time, 
 }
 
 // readPrivateFile reads a token file after checking that it is a regular
-// file only its owner, the current user, can read or write.
+// file only its owner, the user uid, can read or write.
 //
 // It opens first and checks the file it opened (f.Stat), never the path
 // before opening it: another process's Save renames a new file into place
 // at any moment, and a check of the path followed by an open would compare
 // two different files. Whatever file the open gets, old or new, is whole
 // (Save never writes in place) and is the one checked and read.
-func readPrivateFile(path, profile string) ([]byte, error) {
+func readPrivateFile(path, profile string, uid int) ([]byte, error) {
 	f, err := openTokenFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (profile %q)", ErrNotFound, profile)
@@ -99,7 +100,7 @@ func readPrivateFile(path, profile string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
 	}
-	if err := checkPrivate(fi, path, profile); err != nil {
+	if err := checkPrivate(fi, path, profile, uid); err != nil {
 		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
@@ -200,13 +201,13 @@ func ensurePrivateDir(dir string) error {
 }
 
 // checkPrivate refuses a token file that others could read or write, or that
-// another user owns.
-func checkPrivate(fi fs.FileInfo, path, profile string) error {
+// another user than uid owns.
+func checkPrivate(fi fs.FileInfo, path, profile string, uid int) error {
 	if isWindows() {
 		return nil
 	}
-	if uid, ok := ownerUID(fi); ok && uid != os.Getuid() {
-		return fmt.Errorf("token file %s belongs to another user (uid %d), so idcsctl will not use it: remove it and sign in again", path, uid)
+	if owner, ok := ownerUID(fi); ok && owner != uid {
+		return fmt.Errorf("token file %s belongs to another user (uid %d), so idcsctl will not use it: remove it and sign in again", path, owner)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("token file %s has mode %04o, so other users could read or change it and its tokens may be exposed: run `idcsctl logout -p %s` and sign in again (or `chmod 600 %s` if you are sure nobody did)",
