@@ -7,7 +7,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,6 +61,8 @@ type File struct {
 	Profiles       map[string]*Profile `toml:"profiles,omitempty"`
 
 	path string
+	raw  []byte    // the text read, which Save edits in place
+	snap *snapshot // the settings read, so Save knows what this process changed
 }
 
 // Error is a problem with the config file. It names the file and, where
@@ -136,6 +137,7 @@ func Load(path string) (*File, error) {
 	f := &File{path: path, Profiles: map[string]*Profile{}}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		f.takeSnapshot()
 		return f, nil
 	}
 	if err != nil {
@@ -180,6 +182,8 @@ func Load(path string) (*File, error) {
 			return nil, &Error{Path: path, Line: lineOf(data, "default_profile"), Problem: err.Error()}
 		}
 	}
+	f.raw = data
+	f.takeSnapshot()
 	return f, nil
 }
 
@@ -194,17 +198,6 @@ func (f *File) Names() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// Save writes the file atomically with mode 0600 in a 0700 folder: a crash
-// mid-write leaves the previous file whole.
-func (f *File) Save() error {
-	var buf bytes.Buffer
-	buf.WriteString("# idcsctl profiles; see `idcsctl help login` and docs/configuration.md.\n")
-	if err := toml.NewEncoder(&buf).Encode(f); err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	return writeAtomic(f.path, buf.Bytes())
 }
 
 func writeAtomic(path string, data []byte) error {
