@@ -36,10 +36,12 @@ func TestSaveEditsOnlyWhatChanged(t *testing.T) {
 		keeps  []string // lines of the original that must stay, in order
 	}{
 		{
-			name:   "a new profile is appended",
-			change: func(f *File) { f.Put(Profile{Name: "new", Domain: "https://idcs-new.identity.oraclecloud.com", ClientID: "n1", RedirectPorts: []int{8000, 9000}}) },
-			want:   []string{"[profiles.new]", `domain = "https://idcs-new.identity.oraclecloud.com"`, `client_id = "n1"`, "redirect_ports = [8000, 9000]"},
-			keeps:  strings.Split(strings.TrimSpace(commented), "\n"),
+			name: "a new profile is appended",
+			change: func(f *File) {
+				f.Put(Profile{Name: "new", Domain: "https://idcs-new.identity.oraclecloud.com", ClientID: "n1", RedirectPorts: []int{8000, 9000}})
+			},
+			want:  []string{"[profiles.new]", `domain = "https://idcs-new.identity.oraclecloud.com"`, `client_id = "n1"`, "redirect_ports = [8000, 9000]"},
+			keeps: strings.Split(strings.TrimSpace(commented), "\n"),
 		},
 		{
 			name: "a changed key is rewritten in place",
