@@ -112,6 +112,7 @@ const (
 	ReasonJWKS      = "jwks"      // the domain's signing keys could not be fetched
 	ReasonIssuer    = "iss"       // issued by someone other than the domain's declared issuer
 	ReasonAudience  = "aud"       // not issued to this client
+	ReasonAzp       = "azp"       // several audiences and no azp, or an azp naming another client
 	ReasonExpired   = "exp"       // expired
 	ReasonIssuedAt  = "iat"       // issued too far in the future
 	ReasonNotBefore = "nbf"       // not valid yet

@@ -107,6 +107,9 @@ func (c *Client) verify(ctx context.Context, raw, nonce, accessToken string) (*C
 	if err := idt.Claims(&claims.Raw); err != nil {
 		return nil, &VerifyError{Reason: ReasonMalformed, Err: errors.New("its claims are not a JSON object")}
 	}
+	if err := checkAuthorizedParty(claims.Raw, idt.Audience, c.ClientID); err != nil {
+		return nil, err
+	}
 	// Claims are shown to people: no escape sequence may reach a terminal.
 	str := func(k string) string { s, _ := claims.Raw[k].(string); return Printable(s, 256) }
 	claims.Name = str("name")
@@ -115,6 +118,25 @@ func (c *Client) verify(ctx context.Context, raw, nonce, accessToken string) (*C
 	claims.UserDisplayName = str("user_displayname")
 	claims.UserID = str("user_id")
 	return claims, nil
+}
+
+// checkAuthorizedParty applies OpenID Connect Core 3.1.3.7 (4 and 5), which
+// go-oidc leaves out: an ID token with several audiences must name the
+// client it was issued to in azp, and an azp must be this client. A token
+// another application asked for, shared with this one through a second
+// audience, is not a sign-in to this application.
+func checkAuthorizedParty(raw map[string]any, aud []string, clientID string) error {
+	v, present := raw["azp"]
+	azp, isString := v.(string)
+	switch {
+	case present && !isString:
+		return &VerifyError{Reason: ReasonAzp, Err: errors.New("its azp claim is not a string")}
+	case present && azp != clientID:
+		return &VerifyError{Reason: ReasonAzp, Err: fmt.Errorf("it was issued to %q (azp), not to client %q", printable(azp, 100), clientID)}
+	case !present && len(aud) > 1:
+		return &VerifyError{Reason: ReasonAzp, Err: fmt.Errorf("it names %d audiences but no azp, so nothing says it was issued to client %q", len(aud), clientID)}
+	}
+	return nil
 }
 
 // classify maps a go-oidc failure to the check that failed. go-oidc checks

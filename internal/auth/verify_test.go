@@ -41,6 +41,11 @@ func TestVerifyIDToken(t *testing.T) {
 		{name: "issued far in the future", tamper: func(c map[string]any) { c["iat"] = now.Add(time.Hour).Unix() }, want: ReasonIssuedAt},
 		{name: "issued a little in the future passes", tamper: func(c map[string]any) { c["iat"] = now.Add(time.Minute).Unix() }},
 		{name: "not valid yet", tamper: func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() }, want: ReasonNotBefore},
+		{name: "several audiences and no azp", tamper: func(c map[string]any) { c["aud"] = []string{p.ClientID, "another-app"} }, want: ReasonAzp},
+		{name: "several audiences with azp of this client pass", tamper: func(c map[string]any) { c["aud"] = []string{p.ClientID, "another-app"}; c["azp"] = p.ClientID }},
+		{name: "one audience with azp of this client passes", tamper: func(c map[string]any) { c["azp"] = p.ClientID }},
+		{name: "azp of another client", tamper: func(c map[string]any) { c["azp"] = "another-app" }, want: ReasonAzp},
+		{name: "azp not a string", tamper: func(c map[string]any) { c["azp"] = []string{p.ClientID} }, want: ReasonAzp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
