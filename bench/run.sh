@@ -5,7 +5,8 @@
 # biggest contributors by package.
 #
 #   bench/run.sh                      # every benchmark, 20 runs each
-#   COUNT=5 bench/run.sh 'TokenCached' # a subset, fewer runs
+#   COUNT=5 bench/run.sh 'TokenCached' # a subset, fewer runs (token, and kube token against token)
+#   COUNT=10 bench/run.sh 'KubeTokenCached'  # kubectl's plugin against a cached token
 #
 # Each run of a benchmark is `go test -bench` with its own baseline timed in
 # the same loop (see cmd/idcsctl/bench_test.go), so a ratio compares figures

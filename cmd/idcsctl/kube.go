@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/spf13/cobra"
 
 	"github.com/idcsctl/idcsctl/internal/auth"
@@ -135,11 +136,11 @@ func (a *app) idTokenValid(exp time.Time) bool {
 // idTokenExpiry is the exp claim of the stored ID token, which was verified
 // when it was stored; zero when it has none.
 func idTokenExpiry(t *store.Token) time.Time {
-	exp, ok := storedClaims(t.IDToken)["exp"].(float64)
-	if !ok {
+	var c jwt.Claims
+	if !storedClaimsInto(t.IDToken, &c) || c.Expiry == nil {
 		return time.Time{}
 	}
-	return time.Unix(int64(exp), 0)
+	return c.Expiry.Time()
 }
 
 // signInForKube runs the profile's sign-in for kubectl: its summary goes to

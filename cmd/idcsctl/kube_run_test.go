@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idcsctl/idcsctl/internal/browser"
+	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/kube"
+	"github.com/idcsctl/idcsctl/internal/session"
+)
+
+// TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal: with no token,
+// kube token starts the profile's sign-in only when kubectl says the call
+// is interactive and stdin is a terminal; otherwise it asks for a sign-in
+// (exit 4) without touching the domain's authorize endpoint.
+func TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal(t *testing.T) {
+	port := freeTestPort(t)
+	tests := []struct {
+		name                  string
+		interactive, terminal bool
+		wantSignIn            bool
+	}{
+		{name: "not interactive, a terminal", terminal: true},
+		{name: "interactive, no terminal", interactive: true},
+		{name: "interactive and a terminal", interactive: true, terminal: true, wantSignIn: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := loginEmulator(t, emulator.Options{}, port)
+			info := fmt.Sprintf(`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%t}}`, tt.interactive)
+			d, stdout, stderr, dir := inProcess(t, map[string]string{kube.EnvExecInfo: info}, nil)
+			cfg := fmt.Sprintf("[profiles.default]\ndomain = %q\nclient_id = %q\nredirect_ports = [%d]\n", srv.URL, emulator.DemoPublicClientID, port)
+			if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			visited := make(chan error, 1)
+			d.OpenBrowser = func(u string) error {
+				fb := &browser.FormBrowser{Username: emulator.DemoUser.UserName, Password: emulator.DemoUserPassword}
+				go func() { visited <- fb.Visit(t.Context(), u) }()
+				return nil
+			}
+			a := &app{deps: d, global: &globalOptions{output: "json"}}
+			err := runKubeToken(t.Context(), a, &kubeTokenOptions{terminal: tt.terminal})
+			if !tt.wantSignIn {
+				if !errors.Is(err, session.ErrLoginRequired) || exitCode(err) != exitLoginRequired {
+					t.Fatalf("runKubeToken = %v, want a sign-in required (exit 4)", err)
+				}
+				if n := srv.Counts()["/oauth2/v1/authorize"]; n != 0 {
+					t.Errorf("a sign-in was started (%d authorize requests)", n)
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("stdout = %q, want nothing", stdout)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("runKubeToken: %v\nstderr:\n%s", err, stderr)
+			}
+			if err := <-visited; err != nil {
+				t.Fatalf("the browser: %v", err)
+			}
+			// stdout is kubectl's: the ExecCredential alone, even though
+			// -o json would make login print its summary there.
+			var cred struct {
+				Kind   string `json:"kind"`
+				Status struct {
+					Token string `json:"token"`
+				} `json:"status"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(stdout.Bytes()))
+			if err := dec.Decode(&cred); err != nil || cred.Kind != "ExecCredential" || !strings.HasPrefix(cred.Status.Token, "eyJ") || dec.More() {
+				t.Fatalf("stdout is not one ExecCredential with a token (%v):\n%s", err, stdout)
+			}
+			if !strings.Contains(stderr.String(), `Signing in to profile "default" for kubectl`) || !strings.Contains(stderr.String(), "Signed in to") {
+				t.Errorf("stderr does not tell of the sign-in:\n%s", stderr)
+			}
+		})
+	}
+}
