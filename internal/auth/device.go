@@ -63,7 +63,7 @@ func (c *Client) DeviceLogin(ctx context.Context, opts DeviceOptions) (*Result, 
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	da, err := c.deviceAuthorize(ctx, endpoint)
+	da, err := c.deviceAuthorize(ctx, endpoint, c.IsIDCS(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +166,19 @@ func (c *Client) pollDevice(ctx context.Context, deviceCode string) (*Result, er
 }
 
 // deviceAuthorize asks for a device code and a user code.
-func (c *Client) deviceAuthorize(ctx context.Context, endpoint string) (*deviceAuth, error) {
+//
+// On IDCS the request is the one Oracle documents ("Generate Device Code
+// and User Code"): response_type=device_code, which it requires, and no
+// client authentication, which it does not use here; the secret of a
+// confidential client goes to the token endpoint only. Elsewhere it is
+// RFC 8628's, with a confidential client's credentials.
+func (c *Client) deviceAuthorize(ctx context.Context, endpoint string, idcs bool) (*deviceAuth, error) {
 	form := url.Values{
 		"client_id": {c.ClientID},
 		"scope":     {strings.Join(c.signInScopes(), " ")},
+	}
+	if idcs {
+		form.Set("response_type", "device_code")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -177,7 +186,7 @@ func (c *Client) deviceAuthorize(ctx context.Context, endpoint string) (*deviceA
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if c.ClientSecret != "" {
+	if c.ClientSecret != "" && !idcs {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
 	const name = "device authorization"

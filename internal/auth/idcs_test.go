@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -127,6 +128,37 @@ func TestUnlistedScopes(t *testing.T) {
 		c := &Client{Metadata: &tt.md}
 		if got := c.UnlistedScopes(context.Background(), tt.in); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: UnlistedScopes = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestDeviceAuthorizationRequestFitsTheProvider: on IDCS, the request Oracle
+// documents (response_type=device_code, no client authentication); elsewhere
+// RFC 8628's (a confidential client authenticates, no response_type).
+func TestDeviceAuthorizationRequestFitsTheProvider(t *testing.T) {
+	for _, idcs := range []bool{true, false} {
+		var form url.Values
+		var basic bool
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			form = r.PostForm
+			_, _, basic = r.BasicAuth()
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://idcs.example/ui/v1/device","expires_in":600}`))
+		}))
+		c := &Client{Metadata: &Metadata{Issuer: IDCSIssuer}, ClientID: "app", ClientSecret: "s3cret", HTTP: srv.Client()}
+		if _, err := c.deviceAuthorize(context.Background(), srv.URL+"/oauth2/v1/device", idcs); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		if got := form.Get("response_type"); (got == "device_code") != idcs {
+			t.Errorf("idcs=%v: response_type %q", idcs, got)
+		}
+		if basic == idcs {
+			t.Errorf("idcs=%v: client authentication sent: %v", idcs, basic)
+		}
+		if form.Get("client_id") != "app" || form.Get("scope") == "" {
+			t.Errorf("idcs=%v: form %v lacks client_id or scope", idcs, form)
 		}
 	}
 }

@@ -79,7 +79,14 @@ func (e *Emulator) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 		oe.write(w)
 		return
 	}
-	if rt := form.Get("response_type"); rt != "" && rt != "device_code" {
+	// Oracle documents response_type=device_code as required ("Generate
+	// Device Code and User Code"); RFC 8628 has no such parameter, so only
+	// the IDCS shape asks for it.
+	switch rt := form.Get("response_type"); {
+	case rt == "" && e.issuerFor(baseURL(r)) == DefaultIssuer:
+		badRequest("invalid_request", "The response_type parameter is missing; use device_code.").write(w)
+		return
+	case rt != "" && rt != "device_code":
 		badRequest("unsupported_response_type", fmt.Sprintf("The response_type %s is not supported here; use device_code.", shorten(rt))).write(w)
 		return
 	}

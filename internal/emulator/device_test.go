@@ -49,8 +49,9 @@ func TestDeviceAuthorizationAnswer(t *testing.T) {
 		wantError string
 	}{
 		{"unknown client", url.Values{"client_id": {"nobody"}, "scope": {"openid"}}, 401, "invalid_client"},
-		{"client without the device grant", url.Values{"client_id": {"web"}, "scope": {"openid"}}, 400, "unauthorized_client"},
-		{"unknown scope", url.Values{"client_id": {DemoPublicClientID}, "scope": {"root"}}, 400, "invalid_scope"},
+		{"client without the device grant", url.Values{"client_id": {"web"}, "scope": {"openid"}, "response_type": {"device_code"}}, 400, "unauthorized_client"},
+		{"unknown scope", url.Values{"client_id": {DemoPublicClientID}, "scope": {"root"}, "response_type": {"device_code"}}, 400, "invalid_scope"},
+		{"no response type, which IDCS requires", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid"}}, 400, "invalid_request"},
 		{"other response type", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid"}, "response_type": {"code"}}, 400, "unsupported_response_type"},
 	}
 	w := newEnv(t, Options{Clients: []Client{DemoPublicClient, {ID: "web", Secret: "s", GrantTypes: []string{GrantAuthorizationCode}}}})

@@ -184,7 +184,7 @@ func TestDiscoveryOmitsWhatIDCSOmits(t *testing.T) {
 		t.Errorf("Cache-Control %q, want a max-age", cc)
 	}
 	// The device grant is served where Oracle documents it.
-	r := v.postForm("/oauth2/v1/device", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid"}}, "", "")
+	r := v.postForm("/oauth2/v1/device", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid"}, "response_type": {"device_code"}}, "", "")
 	if r.status != http.StatusOK {
 		t.Errorf("POST /oauth2/v1/device answered %d: %s", r.status, r.body)
 	}
@@ -210,7 +210,8 @@ func TestDiscoveryKnobGivesAnotherProvidersShape(t *testing.T) {
 	if r := v.get("/.well-known/idcs-configuration", nil); r.status != http.StatusNotFound {
 		t.Errorf("a provider with its own issuer serves idcs-configuration (%d)", r.status)
 	}
-	// A scope the document does not list is refused, as Dex refuses it.
+	// A scope the document does not list is refused, as Dex refuses it;
+	// RFC 8628's request, without IDCS's response_type, is accepted.
 	r := v.postForm("/oauth2/v1/device", url.Values{"client_id": {DemoPublicClientID}, "scope": {"openid " + ScopeUserMe}}, "", "")
 	if r.status != http.StatusBadRequest || str(r.json(t), "error") != "invalid_scope" {
 		t.Errorf("an unlisted scope answered %d %s, want invalid_scope", r.status, r.body)
