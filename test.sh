@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: vet, every test (the real Secret Service and Chromium
 # tests included), one pass of every benchmark, cross-compiles of every release
-# target, and short fuzz runs.
+# target, the release check (.ci/release-check), and short fuzz runs.
 # Needs gnome-keyring, dbus and chromium (see .ci/run); without them those
 # tests skip locally and fail in CI (CI=true).
 set -euo pipefail
@@ -23,6 +23,11 @@ for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 wi
   GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/idcsctl
 done
 echo "cross-compiled: linux, darwin, windows x amd64, arm64"
+
+# The release as people get it: goreleaser's snapshot for this platform, the
+# archive's files, the signed checksums and, with CI=true, the .deb installed
+# and removed again. Skips without goreleaser, fails so in CI.
+.ci/release-check
 
 # Short fuzz runs after the tests, one target at a time, each from its f.Add
 # seeds and its committed corpus (the package's testdata/fuzz/). The seeds and
