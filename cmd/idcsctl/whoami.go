@@ -96,6 +96,16 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 		info, err := a.withRetry(ctx, p, t, m.ForceRefresh, func(c *auth.Client, access string) (map[string]any, error) {
 			return c.UserInfo(ctx, access)
 		})
+		if errors.Is(err, auth.ErrNoUserinfo) && o.source == "default" && t.IDToken != "" {
+			// Userinfo is optional in OpenID Connect: the ID token,
+			// verified when it was stored, is then all there is.
+			fmt.Fprintln(a.deps.Stderr, "The provider has no userinfo endpoint: showing the claims of the ID token verified at sign-in.")
+			out.Source = "id-token"
+			break
+		}
+		if errors.Is(err, auth.ErrNoUserinfo) {
+			return fmt.Errorf("read userinfo: %w; use --source id-token", err)
+		}
 		if err != nil {
 			return fmt.Errorf("read userinfo: %w", err)
 		}

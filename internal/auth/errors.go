@@ -25,6 +25,9 @@ var (
 	// ErrNoRevocation means the discovery document names no revocation
 	// endpoint, so tokens can only be forgotten locally.
 	ErrNoRevocation = errors.New("the provider has no revocation endpoint")
+	// ErrNoUserinfo means the discovery document names no userinfo
+	// endpoint (OpenID Connect makes it optional).
+	ErrNoUserinfo = errors.New("the provider has no userinfo endpoint")
 	// ErrUnauthorized means a resource answered 401: the access token was
 	// rejected, and a refresh or a new sign-in may help.
 	ErrUnauthorized = errors.New("access token rejected")

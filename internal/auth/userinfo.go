@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,7 +18,7 @@ func (c *Client) UserInfo(ctx context.Context, accessToken string) (map[string]a
 	}
 	const endpoint = "userinfo"
 	if c.Metadata.UserinfoEndpoint == "" {
-		return nil, errors.New("the provider has no userinfo endpoint")
+		return nil, ErrNoUserinfo
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Metadata.UserinfoEndpoint, nil)
 	if err != nil {
