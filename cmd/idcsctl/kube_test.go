@@ -314,3 +314,47 @@ current-context: test
 	}
 	checkVersion(t, stdout)
 }
+
+// TestKubectlInteractiveSignsInThroughThePlugin: kubectl on a terminal (a
+// pseudo-terminal from util-linux script) tells the plugin the call is
+// interactive, and idcsctl runs the profile's sign-in (the stand-in
+// browser) before answering.
+func TestKubectlInteractiveSignsInThroughThePlugin(t *testing.T) {
+	k := newKubeEnv(t)
+	scriptPath, err := exec.LookPath("script")
+	if err != nil {
+		msg := "script not found: apt-get install util-linux (bsdutils)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if err := os.MkdirAll(k.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("[profiles.default]\ndomain = %q\nclient_id = %q\nredirect_ports = [%d]\n", k.url, emulator.DemoPublicClientID, k.port)
+	if err := os.WriteFile(filepath.Join(k.dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	line := fmt.Sprintf("%s --kubeconfig %s get --raw /version", k.kubectl, k.kubeconfig)
+	cmd := exec.CommandContext(ctx, scriptPath, "-qec", line, os.DevNull)
+	cmd.Env = append([]string(nil), k.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl on a terminal: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("v1.33.0-idcsctl-test")) {
+		t.Errorf("kubectl did not print the API server's version:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte(`Signing in to profile "default" for kubectl`)) {
+		t.Errorf("the terminal does not show the sign-in:\n%s", out)
+	}
+	if n := k.emu.Counts()["token:authorization_code"]; n != 1 {
+		t.Errorf("code exchanges = %d, want 1 sign-in", n)
+	}
+	if access, _ := k.stored(); access == "" {
+		t.Error("the sign-in kept no token")
+	}
+}
