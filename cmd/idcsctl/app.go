@@ -97,9 +97,7 @@ func (a *app) resolveExisting(o config.Overrides) (*config.File, *config.Resolve
 		// Unreadable folders: the store itself will say what is wrong.
 		return f, p, nil
 	}
-	names := append(f.Names(), known...)
-	slices.Sort(names)
-	return nil, nil, unknownProfileError(p.Name, slices.Compact(names))
+	return nil, nil, a.noSuchProfile(f, p.Name)
 }
 
 // unknownProfileError says that a profile does not exist, which ones do,
@@ -113,7 +111,7 @@ func unknownProfileError(name string, names []string) error {
 	if s := config.Suggest(name, names); len(s) > 0 {
 		hint = fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return usagef("profile %q does not exist%s; the profiles are %s; %s", name, hint, strings.Join(names, ", "), create)
+	return usagef("profile %q does not exist%s; the profiles are %s (`idcsctl profile list`); %s", name, hint, strings.Join(names, ", "), create)
 }
 
 // requireDomain checks that the profile names a provider idcsctl may talk

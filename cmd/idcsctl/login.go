@@ -204,7 +204,8 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 			fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not keep the client secret in the keyring (%v); set %s for later commands instead\n", err, config.EnvClientSecret)
 		}
 	}
-	if err := saveProfile(file, p, o.overrides); err != nil {
+	madeDefault, err := saveProfile(file, p, o.overrides)
+	if err != nil {
 		fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not save profile %q: %v\n", p.Name, err)
 	}
 	sum := summarize(p, st.Name(), tok)
@@ -213,6 +214,9 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	}
 	fmt.Fprintf(a.deps.Stderr, "Signed in to %s as %s (profile %s, tokens in %s, access token valid until %s).\n",
 		domain, sum.displayUser(), p.Name, st.Name(), a.when(tok.Expiry))
+	if madeDefault {
+		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now: commands without -p use it (`idcsctl profile use NAME` changes that).\n", p.Name)
+	}
 	return nil
 }
 
@@ -612,9 +616,9 @@ func redirectURIs(p *config.Resolved) []string {
 
 // saveProfile writes the profile to the config file when the login used
 // settings the file does not have yet, so the next command needs no flags.
-// It leaves a profile that came wholly from the file untouched, as
-// rewriting would drop the person's comments.
-func saveProfile(f *config.File, p *config.Resolved, o config.Overrides) error {
+// It leaves a profile that came wholly from the file untouched. It reports
+// whether the profile became the default (the file had none).
+func saveProfile(f *config.File, p *config.Resolved, o config.Overrides) (madeDefault bool, err error) {
 	saved, ok := f.Profiles[p.Name]
 	next := config.Profile{Name: p.Name}
 	if ok {
@@ -638,8 +642,12 @@ func saveProfile(f *config.File, p *config.Resolved, o config.Overrides) error {
 		next.RedirectPorts, changed = o.Ports, true
 	}
 	if !changed {
-		return nil
+		return false, nil
 	}
+	before := f.DefaultProfile
 	f.Put(next)
-	return f.Save()
+	if err := f.Save(); err != nil {
+		return false, err
+	}
+	return before != p.Name && f.DefaultProfile == p.Name, nil
 }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/store"
+)
+
+// newProfileCmd groups the commands that list, choose and forget profiles,
+// in the shape of gh auth switch, kubectl config use-context and az
+// account set, so nobody has to edit TOML for them.
+func newProfileCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "List the profiles, choose the default one, remove one",
+		Long: `List the profiles of the config file, make one the default (the one every
+command uses without -p), or remove one: rm logs it out first (revoking its
+tokens at the domain), then deletes it from the config file. Only the lines of
+the profile change; the rest of the file stays as you wrote it.`,
+		Example: `  idcsctl profile list
+  idcsctl profile use work
+  idcsctl profile rm lab
+  idcsctl profile list -o json | jq -r '.profiles[] | select(.default) | .name'`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newProfileListCmd(a), newProfileUseCmd(a), newProfileRmCmd(a))
+	return cmd
+}
+
+type profileListOptions struct{}
+
+func newProfileListCmd(a *app) *cobra.Command {
+	o := &profileListOptions{}
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the profiles; * marks the default",
+		Example: `  idcsctl profile list
+  idcsctl profile list -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProfileList(a, o, a.deps.Stdout)
+		},
+	}
+}
+
+// profileEntry is one profile in profile list -o json; a documented contract.
+type profileEntry struct {
+	Name     string `json:"name"`
+	Default  bool   `json:"default"`
+	Domain   string `json:"domain,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	// InConfig is false for a profile that has tokens but no entry in the
+	// config file (its entry was deleted by hand).
+	InConfig bool `json:"in_config"`
+}
+
+func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
+	f, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	cur, err := f.ProfileName(a.deps.Getenv, a.global.profile)
+	if err != nil {
+		return &usageError{err}
+	}
+	names := f.Names()
+	if dir, err := a.stateDir(); err == nil {
+		known, _ := store.Known(dir)
+		names = append(names, known...)
+	}
+	slices.Sort(names)
+	var out []profileEntry
+	for _, n := range slices.Compact(names) {
+		e := profileEntry{Name: n, Default: n == cur}
+		if p, ok := f.Profiles[n]; ok {
+			e.Domain, e.ClientID, e.InConfig = p.Domain, p.ClientID, true
+		}
+		out = append(out, e)
+	}
+	if a.global.output == "json" {
+		return writeJSON(w, struct {
+			Profiles []profileEntry `json:"profiles"`
+		}{out})
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(a.deps.Stderr, "No profiles yet: `idcsctl login --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID` creates one.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tDOMAIN\tCLIENT")
+	for _, e := range out {
+		name := "  " + e.Name
+		if e.Default {
+			name = "* " + e.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, dash(e.Domain), dash(e.ClientID))
+	}
+	return tw.Flush()
+}
+
+type profileUseOptions struct{ name string }
+
+func newProfileUseCmd(a *app) *cobra.Command {
+	o := &profileUseOptions{}
+	return &cobra.Command{
+		Use:   "use NAME",
+		Short: "Make a profile the default, used when no -p is given",
+		Long: `Make NAME the default profile: commands without -p (or IDCSCTL_PROFILE) use it.
+It is written as default_profile in the config file.`,
+		Example: `  idcsctl profile use work
+  idcsctl whoami              # now the profile "work"`,
+		Args:              oneProfileArg,
+		ValidArgsFunction: a.completeProfileArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runProfileUse(a, o)
+		},
+	}
+}
+
+func runProfileUse(a *app, o *profileUseOptions) error {
+	f, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if _, ok := f.Profiles[o.name]; !ok {
+		return a.noSuchProfile(f, o.name)
+	}
+	was := f.DefaultProfile
+	if was == o.name {
+		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default already.\n", o.name)
+		return nil
+	}
+	f.DefaultProfile = o.name
+	if err := f.Save(); err != nil {
+		return err
+	}
+	if was == "" {
+		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now.\n", o.name)
+	} else {
+		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now (it was %q).\n", o.name, was)
+	}
+	if env := a.deps.Getenv(config.EnvProfile); env != "" && env != o.name {
+		fmt.Fprintf(a.deps.Stderr, "Note: %s=%s is set here, and wins over the default.\n", config.EnvProfile, env)
+	}
+	return nil
+}
+
+type profileRmOptions struct {
+	name     string
+	noRevoke bool
+}
+
+func newProfileRmCmd(a *app) *cobra.Command {
+	o := &profileRmOptions{}
+	cmd := &cobra.Command{
+		Use:     "rm NAME",
+		Aliases: []string{"remove"},
+		Short:   "Log a profile out and delete it from the config file",
+		Long: `Log NAME out (revoke its tokens at the domain, as idcsctl logout does, and
+forget them), then delete its table from the config file. When it was the
+default profile, no profile is the default any more.`,
+		Example: `  idcsctl profile rm lab
+  idcsctl profile rm lab --no-revoke   # the domain is gone: only forget`,
+		Args:              oneProfileArg,
+		ValidArgsFunction: a.completeProfileArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runProfileRm(cmd.Context(), a, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.noRevoke, "no-revoke", false, "only forget the tokens locally; do not contact the domain")
+	return cmd
+}
+
+func runProfileRm(ctx context.Context, a *app, o *profileRmOptions) error {
+	if err := config.CheckProfileName(o.name); err != nil {
+		return &usageError{err}
+	}
+	f, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	_, inFile := f.Profiles[o.name]
+	dir, err := a.stateDir()
+	if err != nil {
+		return err
+	}
+	known, _ := store.Known(dir)
+	if !inFile && !slices.Contains(known, o.name) {
+		return a.noSuchProfile(f, o.name)
+	}
+	p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: o.name})
+	if err != nil {
+		return &usageError{err}
+	}
+	// Logged out first: a profile removed with live tokens would leave them
+	// valid at the domain with nothing here to revoke them.
+	if err := a.logoutProfile(ctx, p, o.noRevoke); err != nil {
+		return fmt.Errorf("profile %q was not removed, since logging it out failed: %w", o.name, err)
+	}
+	if !inFile {
+		return nil
+	}
+	wasDefault := f.DefaultProfile == o.name
+	f.Remove(o.name)
+	if err := f.Save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.deps.Stderr, "Removed profile %q from %s.\n", o.name, f.Path())
+	if wasDefault {
+		fmt.Fprintf(a.deps.Stderr, "It was the default profile; choose another with `idcsctl profile use NAME` (%s).\n", strings.Join(orNone(f.Names()), ", "))
+	}
+	return nil
+}
+
+func orNone(names []string) []string {
+	if len(names) == 0 {
+		return []string{"no profile is left"}
+	}
+	return names
+}
+
+// oneProfileArg wants exactly one profile name: anything else is a usage
+// error (exit 2) that says what to give.
+func oneProfileArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("`%s` takes one profile name, got %d arguments (see `idcsctl profile list`)", cmd.CommandPath(), len(args))
+	}
+	return nil
+}
+
+// noSuchProfile is the usage error for a profile name that names nothing.
+func (a *app) noSuchProfile(f *config.File, name string) error {
+	names := f.Names()
+	if dir, err := a.stateDir(); err == nil {
+		known, _ := store.Known(dir)
+		names = append(names, known...)
+	}
+	slices.Sort(names)
+	return unknownProfileError(name, slices.Compact(names))
+}
+
+// completeProfileArg offers the config's profiles for a NAME argument.
+func (a *app) completeProfileArg(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return a.completeProfiles(cmd, args, toComplete)
+}
