@@ -372,9 +372,31 @@ func TestLoginOnLocalhostListensOnBothStacks(t *testing.T) {
 	}
 }
 
+// discoveryShapes are the published shapes of discovery the commands are
+// proven against (docs/testing.md): IDCS's own, a standard OpenID
+// provider's, and a Dex-like one that lists and enforces only standard
+// scopes.
+var discoveryShapes = []struct {
+	name      string
+	discovery emulator.Discovery
+}{
+	{"idcs", emulator.Discovery{}},
+	{"standard", emulator.Discovery{Issuer: emulator.SelfIssuer, Extras: map[string]any{
+		"device_authorization_endpoint": "/oauth2/v1/device", "code_challenge_methods_supported": []string{"S256"}}}},
+	{"dex", emulator.Discovery{Issuer: emulator.SelfIssuer, ScopesSupported: []string{"openid", "email", "offline_access"}}},
+}
+
 func TestLoginPasteFinishesWithThePastedAddressOnly(t *testing.T) {
+	for _, shape := range discoveryShapes {
+		t.Run(shape.name, func(t *testing.T) {
+			testLoginPaste(t, emulator.Options{Discovery: shape.discovery})
+		})
+	}
+}
+
+func testLoginPaste(t *testing.T, opts emulator.Options) {
 	port := freeTestPort(t)
-	srv := loginEmulator(t, emulator.Options{}, port)
+	srv := loginEmulator(t, opts, port)
 	env, _ := loginEnv(t)
 	p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port), "--paste")
 	m := p.waitLine(t, authURLLine)
