@@ -119,13 +119,22 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 	// tokens are left.
 	ociErr := a.removeOCISessions(p.Name)
 	t, err := st.Load(ctx, p.Name)
-	var corrupt *store.CorruptError
+	var (
+		corrupt *store.CorruptError
+		unsafe  *store.UnsafeFileError
+	)
 	switch {
 	case isNotFound(err):
 		fmt.Fprintf(a.deps.Stderr, "Profile %q was not signed in.\n", p.Name)
 		return ociErr
 	case errors.As(err, &corrupt):
 		// Nothing to revoke can be read; clearing is what the person asked.
+		t = nil
+	case errors.As(err, &unsafe):
+		// The person's own file, refused for its permissions or kind: its
+		// tokens are not trusted enough to send for revocation, and
+		// removing it is what the person asked.
+		fmt.Fprintf(a.deps.Stderr, "Removing token file %s without reading it: it %s.\n", unsafe.Path, unsafe.Problem)
 		t = nil
 	case err != nil:
 		return err

@@ -31,6 +31,25 @@ func (e *CorruptError) Error() string {
 // Unwrap returns the decoding problem.
 func (e *CorruptError) Unwrap() error { return e.Err }
 
+// UnsafeFileError reports a token file the file store will not read: others
+// could read or change it, another user owns it, or it is a link or a
+// special file. Its tokens may have been read or planted, so it is never
+// used; logout removes it without reading it.
+type UnsafeFileError struct {
+	Path    string
+	Profile string
+	Problem string // "has mode 0644, so other users could read or change it ..."
+	Fix     string // an extra way out, or ""
+}
+
+func (e *UnsafeFileError) Error() string {
+	msg := fmt.Sprintf("token file %s %s: run `idcsctl logout -p %s` to remove it, and sign in again", e.Path, e.Problem, e.Profile)
+	if e.Fix != "" {
+		msg += " (" + e.Fix + ")"
+	}
+	return msg
+}
+
 // UnavailableError reports a backend that cannot be used at all: no D-Bus
 // session bus, no Secret Service on it, a locked collection, a keyring that
 // did not answer in time (Err wraps ErrTimeout), or a refused item.

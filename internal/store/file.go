@@ -87,7 +87,7 @@ func readPrivateFile(path, profile string, uid int) ([]byte, error) {
 		return nil, fmt.Errorf("%w (profile %q)", ErrNotFound, profile)
 	}
 	if errors.Is(err, errNotRegular) {
-		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
+		return nil, notRegular(path, profile)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read token file: %w", err)
@@ -98,7 +98,7 @@ func readPrivateFile(path, profile string, uid int) ([]byte, error) {
 		return nil, fmt.Errorf("read token file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("token file %s is not a regular file (idcsctl never writes links or devices there): remove it and sign in again", path)
+		return nil, notRegular(path, profile)
 	}
 	if err := checkPrivate(fi, path, profile, uid); err != nil {
 		return nil, err
@@ -111,6 +111,10 @@ func readPrivateFile(path, profile string, uid int) ([]byte, error) {
 		return nil, &CorruptError{Backend: "file", Profile: profile, Err: fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)}
 	}
 	return b, nil
+}
+
+func notRegular(path, profile string) error {
+	return &UnsafeFileError{Path: path, Profile: profile, Problem: "is not a regular file (idcsctl never writes links or devices there)"}
 }
 
 // errNotRegular is openTokenFile's answer for a symlink in place of a token
@@ -207,11 +211,12 @@ func checkPrivate(fi fs.FileInfo, path, profile string, uid int) error {
 		return nil
 	}
 	if owner, ok := ownerUID(fi); ok && owner != uid {
-		return fmt.Errorf("token file %s belongs to another user (uid %d), so idcsctl will not use it: remove it and sign in again", path, owner)
+		return &UnsafeFileError{Path: path, Profile: profile, Problem: fmt.Sprintf("belongs to another user (uid %d), so idcsctl will not use it", owner)}
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("token file %s has mode %04o, so other users could read or change it and its tokens may be exposed: run `idcsctl logout -p %s` and sign in again (or `chmod 600 %s` if you are sure nobody did)",
-			path, perm, profile, path)
+		return &UnsafeFileError{Path: path, Profile: profile,
+			Problem: fmt.Sprintf("has mode %04o, so other users could read or change it and its tokens may be exposed", perm),
+			Fix:     fmt.Sprintf("or `chmod 600 %s` if you are sure nobody did", path)}
 	}
 	return nil
 }
