@@ -103,6 +103,7 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 		a.checkKeyring(ctx, r, p)
 		a.checkTokens(ctx, r, p)
 		a.checkSecret(ctx, r, p)
+		a.checkOCI(ctx, r, p)
 		a.checkCA(r, p)
 	}
 	a.checkBrowser(r)
