@@ -38,6 +38,8 @@ type fetchOptions struct {
 	allowHosts []string
 	timeout    time.Duration
 	retries    int
+	oci        bool
+	ociSession string
 }
 
 // maxRetries bounds --retries: a script that asks for a thousand retries
@@ -112,6 +114,8 @@ file with -O/--output-file FILE.`,
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also send the token to this host (host, host:port or *.example.com) for this call")
 	f.DurationVar(&o.timeout, "timeout", 0, "give up when the whole call, body and retries included, takes longer (default: no limit)")
 	f.IntVar(&o.retries, "retries", 2, "retries after a connection error or 502/503/504, idempotent methods only (0-10)")
+	f.BoolVar(&o.oci, "oci", false, "sign the request with the profile's OCI session (idcsctl oci session) instead of the bearer token, for OCI's APIs; --paginate follows opc-next-page")
+	f.StringVar(&o.ociSession, "oci-session", "", "with --oci: the OCI session to sign with (default idcsctl-<profile>)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust (a corporate TLS proxy)")
 	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, cobra.ShellCompDirectiveNoFileComp))
@@ -127,6 +131,9 @@ type fetchPlan struct {
 }
 
 func runFetch(ctx context.Context, a *app, o *fetchOptions) error {
+	if o.oci {
+		return runFetchOCI(ctx, a, o)
+	}
 	plan, err := planFetch(a, o)
 	if err != nil {
 		return err
@@ -138,12 +145,6 @@ func runFetch(ctx context.Context, a *app, o *fetchOptions) error {
 	hc, err := a.httpClient(plan.profile)
 	if err != nil {
 		return err
-	}
-	if o.timeout > 0 {
-		hc.Transport = withHeaderTimeout(hc.Transport, o.timeout)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, errFetchTimeout)
-		defer cancel()
 	}
 	first := t.AccessToken
 	client := &fetch.Client{
@@ -169,7 +170,18 @@ func runFetch(ctx context.Context, a *app, o *fetchOptions) error {
 		},
 		Retries: o.retries,
 	}
-	err = a.doFetch(ctx, client, plan, o)
+	return a.sendFetch(ctx, client, plan, o)
+}
+
+// sendFetch bounds the call by --timeout, when given, and sends it.
+func (a *app) sendFetch(ctx context.Context, client *fetch.Client, plan *fetchPlan, o *fetchOptions) error {
+	if o.timeout > 0 {
+		client.HTTP.Transport = withHeaderTimeout(client.HTTP.Transport, o.timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, errFetchTimeout)
+		defer cancel()
+	}
+	err := a.doFetch(ctx, client, plan, o)
 	if err != nil && errors.Is(context.Cause(ctx), errFetchTimeout) {
 		return fmt.Errorf("%s %s: no complete answer within --timeout %s; raise it, or check that the server is up: %w",
 			plan.req.Method, shownURL(plan.req.URL), o.timeout, errFetchTimeout)
@@ -240,6 +252,8 @@ func (o *fetchOptions) check(format string) (*gojq.Code, error) {
 		return nil, usagef("--timeout must not be negative")
 	case o.include && format == "json":
 		return nil, usagef("-i/--include writes headers, which are not JSON: leave out -o json")
+	case o.ociSession != "" && !o.oci:
+		return nil, usagef("--oci-session names the OCI session of --oci: add --oci")
 	case o.paginate && o.include:
 		return nil, usagef("--paginate merges several answers into one document, so -i/--include has no single status and headers to show")
 	}
@@ -339,7 +353,11 @@ func (a *app) checkHost(p *config.Resolved, domain, u *url.URL, flagHosts []stri
 // the answer.
 func (a *app) doFetch(ctx context.Context, c *fetch.Client, plan *fetchPlan, o *fetchOptions) error {
 	if o.paginate {
-		doc, failed, err := c.Paginate(ctx, plan.req)
+		paginate := c.Paginate
+		if o.oci {
+			paginate = c.PaginateOCI
+		}
+		doc, failed, err := paginate(ctx, plan.req)
 		if err != nil {
 			return err
 		}

@@ -110,9 +110,6 @@ func (a *app) ociRecordsPath(profile string) (string, error) {
 }
 
 func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
-	if o.margin < 0 || o.margin >= time.Hour {
-		return usagef("--margin must be at least 0 and under 1h (a UPST lives an hour at most)")
-	}
 	f, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
@@ -120,69 +117,9 @@ func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
 	if o.status {
 		return a.ociStatus()
 	}
-	if o.name == "" {
-		o.name = "idcsctl-" + p.Name
-	}
-	if err := oci.CheckName(o.name); err != nil {
-		return &usageError{err}
-	}
-	if o.region != "" {
-		if err := oci.CheckRegion(o.region); err != nil {
-			return &usageError{err}
-		}
-	}
-	if o.ociConfig == "" {
-		if o.ociConfig, err = oci.DefaultConfigPath(); err != nil {
-			return err
-		}
-	}
-	if o.ociConfig, err = filepath.Abs(o.ociConfig); err != nil {
-		return usagef("--oci-config: %v", err)
-	}
-	if _, err := requireDomain(p); err != nil {
-		return err
-	}
-	recPath, err := a.ociRecordsPath(p.Name)
+	s, err := a.ensureOCISession(ctx, f, p, o)
 	if err != nil {
 		return err
-	}
-	dir, err := a.stateDir()
-	if err != nil {
-		return err
-	}
-	// One session refresh per profile at a time, so parallel scripts
-	// exchange once between them; the token refresh lock is another file.
-	unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)
-	if err != nil {
-		return fmt.Errorf("lock the OCI sessions of profile %q: %w", p.Name, err)
-	}
-	defer unlock()
-	recs, err := oci.LoadRecords(recPath)
-	if err != nil {
-		return err
-	}
-	region, err := a.ociRegion(ctx, p, o, recs)
-	if err != nil {
-		return err
-	}
-	s, err := oci.Ensure(ctx, oci.EnsureOptions{
-		Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
-		Records: recs, Exchange: a.ociExchanger(p),
-	})
-	var ce *oci.ConfigError
-	switch {
-	case errors.As(err, &ce), errors.Is(err, oci.ErrNotOurs):
-		return &usageError{err}
-	case err != nil:
-		return err
-	}
-	if o.region != "" && o.region != p.OCIRegion && p.InFile {
-		next := *f.Profiles[p.Name]
-		next.OCIRegion = o.region
-		f.Put(next)
-		if err := f.Save(); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "warning: could not remember the region in the profile: %v\n", err)
-		}
 	}
 	if a.global.output == "json" {
 		return writeJSON(a.deps.Stdout, sessionJSON(p.Name, s))
@@ -200,6 +137,81 @@ func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
 	fmt.Fprintf(w, "  oci%s --profile %s --auth security_token iam region list\n", configFlag, s.Name)
 	fmt.Fprintf(w, "  Terraform: provider \"oci\" { auth = \"SecurityToken\"  config_file_profile = %q }\n", s.Name)
 	return nil
+}
+
+// ensureOCISession checks o, fills in its defaults, and makes the session
+// usable for at least the margin (see oci.Ensure), under the profile's OCI
+// lock. It remembers a new --region in the profile.
+func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Resolved, o *ociSessionOptions) (*oci.Session, error) {
+	if o.margin < 0 || o.margin >= time.Hour {
+		return nil, usagef("--margin must be at least 0 and under 1h (a UPST lives an hour at most)")
+	}
+	var err error
+	if o.name == "" {
+		o.name = "idcsctl-" + p.Name
+	}
+	if err := oci.CheckName(o.name); err != nil {
+		return nil, &usageError{err}
+	}
+	if o.region != "" {
+		if err := oci.CheckRegion(o.region); err != nil {
+			return nil, &usageError{err}
+		}
+	}
+	if o.ociConfig == "" {
+		if o.ociConfig, err = oci.DefaultConfigPath(); err != nil {
+			return nil, err
+		}
+	}
+	if o.ociConfig, err = filepath.Abs(o.ociConfig); err != nil {
+		return nil, usagef("--oci-config: %v", err)
+	}
+	if _, err := requireDomain(p); err != nil {
+		return nil, err
+	}
+	recPath, err := a.ociRecordsPath(p.Name)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil, err
+	}
+	// One session refresh per profile at a time, so parallel scripts
+	// exchange once between them; the token refresh lock is another file.
+	unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("lock the OCI sessions of profile %q: %w", p.Name, err)
+	}
+	defer unlock()
+	recs, err := oci.LoadRecords(recPath)
+	if err != nil {
+		return nil, err
+	}
+	region, err := a.ociRegion(ctx, p, o, recs)
+	if err != nil {
+		return nil, err
+	}
+	s, err := oci.Ensure(ctx, oci.EnsureOptions{
+		Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
+		Records: recs, Exchange: a.ociExchanger(p),
+	})
+	var ce *oci.ConfigError
+	switch {
+	case errors.As(err, &ce), errors.Is(err, oci.ErrNotOurs):
+		return nil, &usageError{err}
+	case err != nil:
+		return nil, err
+	}
+	if o.region != "" && o.region != p.OCIRegion && p.InFile {
+		next := *f.Profiles[p.Name]
+		next.OCIRegion = o.region
+		f.Put(next)
+		if err := f.Save(); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: could not remember the region in the profile: %v\n", err)
+		}
+	}
+	return s, nil
 }
 
 // ociRegion picks the session's region: --region, the profile's

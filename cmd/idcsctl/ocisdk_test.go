@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -11,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/oci/signer"
 )
 
 // cmdOCISDK is a client nobody here wrote: Oracle's OCI Go SDK loads an
@@ -89,4 +91,13 @@ func ociSDKCalls(configPath, profile, host string) (string, error) {
 	}
 	out += fmt.Sprintf("created %s\n", *c.Name)
 	return out, nil
+}
+
+// ociSignMain is idcsctl-ocisign inside the test binary, which the
+// scripts find on PATH as fetch --oci does.
+func ociSignMain() {
+	if err := signer.Main(os.Args[1:], os.Stdin, os.Stdout, time.Now); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

@@ -34,10 +34,11 @@ import (
 // program: its flag parsing, exit codes, stdout and stderr.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"idcsctl":       main,
-		"testbrowser":   testBrowserMain,
-		"chromium-open": chromiumOpenMain,
-		"rssprobe":      rssProbeMain,
+		"idcsctl":         main,
+		"testbrowser":     testBrowserMain,
+		"chromium-open":   chromiumOpenMain,
+		"rssprobe":        rssProbeMain,
+		"idcsctl-ocisign": ociSignMain,
 	})
 }
 
@@ -92,6 +93,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 				"CLIENT_ID="+emulator.DemoPublicClientID,
 				"CONF_CLIENT_ID="+emulator.DemoConfidentialClientID,
 				"CONF_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret,
+				"OCI_TENANCY="+emulator.TenancyOCID,
 				"PORT="+strconv.Itoa(port),
 				"PORT2="+strconv.Itoa(port2),
 				"BROWSER=testbrowser",

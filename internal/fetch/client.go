@@ -62,6 +62,10 @@ type Client struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock for Retry-After dates; nil means time.Now.
 	Now func() time.Time
+	// Sign, when set, authenticates each attempt instead of the bearer
+	// token: OCI's request signatures, made over the final headers and
+	// body. Token is then not called.
+	Sign func(req *http.Request) error
 }
 
 // MaxRedirects is how many redirects Do follows before it gives up.
@@ -94,9 +98,12 @@ func DefaultBackoff(n int) time.Duration {
 //
 // The caller must have checked r.URL against its Policy.
 func (c *Client) Do(ctx context.Context, r *Request) (*http.Response, error) {
-	token, err := c.Token(ctx)
-	if err != nil {
-		return nil, err
+	var token string
+	if c.Sign == nil {
+		var err error
+		if token, err = c.Token(ctx); err != nil {
+			return nil, err
+		}
 	}
 	refreshed := false
 	for retry := 0; ; {
@@ -157,7 +164,9 @@ func (c *Client) newRequest(ctx context.Context, r *Request, token string) (*htt
 		// Content-Length.
 		req.Header.Set("Accept-Encoding", "identity")
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if c.Sign == nil {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Host = r.Host
 	if r.Body != nil {
 		rc, n, err := r.Body.open()
@@ -168,6 +177,11 @@ func (c *Client) newRequest(ctx context.Context, r *Request, token string) (*htt
 		req.GetBody = func() (io.ReadCloser, error) {
 			rc, _, err := r.Body.open()
 			return rc, err
+		}
+	}
+	if c.Sign != nil {
+		if err := c.Sign(req); err != nil {
+			return nil, err
 		}
 	}
 	return req, nil
