@@ -125,7 +125,11 @@ func runKubeSetup(ctx context.Context, a *app, o *kubeSetupOptions) error {
 
 	e := kube.Exec{APIVersion: kube.APIVersionV1, Command: o.command, Args: a.pluginArgs(p, o), InteractiveMode: kube.InteractiveIfAvailable}
 	writtenBy, err := writeKubeUser(ctx, a, o, path, src, user, e)
-	if err != nil {
+	var partial *contextNotSetError
+	switch {
+	case errors.As(err, &partial):
+		return fmt.Errorf("%w; user %q is set in %s, run the command again to set the context", err, user, path)
+	case err != nil:
 		return fmt.Errorf("%w; the kubeconfig %s was not changed", err, path)
 	}
 	if a.global.output == "json" {
@@ -242,5 +246,15 @@ func kubectlSetUser(ctx context.Context, kubectl, path, user string, e kube.Exec
 	if err != nil || kctx == "" {
 		return err
 	}
-	return run("config", "set-context", kctx, "--user", user)
+	if err := run("config", "set-context", kctx, "--user", user); err != nil {
+		return &contextNotSetError{err}
+	}
+	return nil
 }
+
+// contextNotSetError is a kubectl that set the user entry and then failed
+// to set the context: the file has changed, unlike after other failures.
+type contextNotSetError struct{ err error }
+
+func (e *contextNotSetError) Error() string { return e.err.Error() }
+func (e *contextNotSetError) Unwrap() error { return e.err }

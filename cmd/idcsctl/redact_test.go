@@ -432,6 +432,11 @@ func TestDebugRedactsEverySecretOfEveryCommand(t *testing.T) {
 		{args: []string{"fetch", "--debug", "-o", "json", "/admin/v1/Me?attributes=userName&api_key=k3y-0f-the-person"}, network: true},
 		{args: []string{"doctor", "--debug"}, want: -1},
 		{args: []string{"version", "--debug"}},
+		// kubectl's plugin prints the ID token (or the access token) in its
+		// ExecCredential, and nothing else; setup prints no token at all.
+		{args: []string{"kube", "token", "--debug"}, printsIt: true},
+		{args: []string{"kube", "token", "--debug", "--access-token"}, printsIt: true},
+		{args: []string{"kube", "setup", "--debug", "--kubeconfig", filepath.Join(t.TempDir(), "kubeconfig")}}, // discovery is cached
 	}
 	for _, s := range steps {
 		e.run(s)
