@@ -196,7 +196,7 @@ mutant redirect-keeps-token internal/fetch/client.go \
 
 mutant debug-redaction cmd/idcsctl/debug.go \
   '		if publicParam(k) {' \
-  '		if true {' \
+  '		if publicParam(k) || true {' \
   './cmd/idcsctl:Debug|Redact'
 
 mutant emulator-redirect-check internal/emulator/authorize.go \
@@ -205,8 +205,8 @@ mutant emulator-redirect-check internal/emulator/authorize.go \
   ./internal/emulator './cmd/idcsctl:TestScripts$/login_redirect'
 
 mutant emulator-pkce-check internal/emulator/token.go \
-  '		case verifier == "":' \
-  '		case false:' \
+  'subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(ac.req.challenge)) != 1' \
+  'subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(s256(verifier))) != 1' \
   ./internal/emulator
 
 # --- Report ------------------------------------------------------------------
