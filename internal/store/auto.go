@@ -101,8 +101,9 @@ func (a *autoStore) Load(ctx context.Context, profile string) (*Token, error) {
 		}
 		a.markDown(u)
 	}
+	// No notice here: a command that only reads stores nothing, and the
+	// tokens it finds in the file were announced when they were saved.
 	down := a.state()
-	a.notice(profile, down)
 	t, err := a.file.Load(ctx, profile)
 	if errors.Is(err, ErrNotFound) && a.kr.indexed(profile) {
 		// Saying "not signed in" would send the user through a new sign-in
@@ -130,7 +131,7 @@ func (a *autoStore) Save(ctx context.Context, profile string, t *Token) error {
 		}
 		a.markDown(u)
 	}
-	a.notice(profile, a.state())
+	a.notice(a.state())
 	return a.file.Save(ctx, profile, t)
 }
 
@@ -151,9 +152,6 @@ func (a *autoStore) Delete(ctx context.Context, profile string) error {
 	if down := a.state(); down != nil && a.kr.indexed(profile) {
 		kerr = fmt.Errorf("the keyring may still hold the token of profile %q: %w", profile, down)
 	}
-	if kerr == nil && ferr == nil {
-		_ = os.Remove(filepath.Join(a.dir, fallbackFolder, profile))
-	}
 	return errors.Join(ferr, kerr)
 }
 
@@ -172,22 +170,27 @@ func (a *autoStore) Profiles(ctx context.Context) ([]string, error) {
 	return slices.Compact(all), nil
 }
 
-// notice writes the one-line fallback notice for profile, unless it was
-// already written for the same cause. A marker file in <dir>/fallback
-// remembers that across commands; openAuto removes the markers when the
-// keyring answers again.
-func (a *autoStore) notice(profile string, u *UnavailableError) {
+// noticeMarker remembers, in <dir>/fallback, the cause of the last
+// fallback notice, so it is said once per machine (per state folder) and
+// cause, not once per profile or command. openAuto removes the folder when
+// the keyring answers again, so a later failure is news again.
+const noticeMarker = "notice"
+
+// notice writes the one-line fallback notice, with the fix, unless it was
+// written already for the same cause. Only Save calls it: a command that
+// stores nothing has nothing to announce.
+func (a *autoStore) notice(u *UnavailableError) {
 	cause := oneLine(u.Reason)
 	if u.Err != nil && !strings.Contains(u.Reason, u.Err.Error()) {
-		cause += " (" + oneLine(u.Err.Error()) + ")"
+		cause += ": " + oneLine(u.Err.Error())
 	}
 	folder := filepath.Join(a.dir, fallbackFolder)
-	marker := filepath.Join(folder, profile)
+	marker := filepath.Join(folder, noticeMarker)
 	if b, err := os.ReadFile(marker); err == nil && bytes.Equal(b, []byte(cause)) {
 		return
 	}
-	fmt.Fprintf(a.warn, "idcsctl: keyring unavailable: %s; keeping the tokens of profile %q in %s instead. Fix: %s\n",
-		cause, profile, a.file.folder(), oneLine(u.Fix))
+	fmt.Fprintf(a.warn, "idcsctl: no usable keyring (%s), so tokens are kept in 0600 files in %s; said once. Fix: %s\n",
+		cause, a.file.folder(), oneLine(u.Fix))
 	if ensurePrivateDir(a.dir) == nil && ensurePrivateDir(folder) == nil {
 		_ = writeFileAtomic(marker, []byte(cause))
 	}
