@@ -146,6 +146,11 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	// Find out now, not after the person has signed in, that the tokens
+	// could not be kept.
+	if err := store.CanSave(ctx, st); err != nil {
+		return fmt.Errorf("not signing in: the %s token store of profile %q cannot keep tokens: %w", st.Name(), p.Name, err)
+	}
 	client, err := a.client(ctx, p)
 	if err != nil {
 		return signInDeadline(err)
