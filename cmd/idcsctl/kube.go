@@ -88,7 +88,7 @@ func runKubeToken(ctx context.Context, a *app, o *kubeTokenOptions) error {
 	c, err := a.kubeCredential(ctx, p, o.accessToken)
 	if errors.Is(err, session.ErrLoginRequired) && info.Interactive && o.terminal {
 		fmt.Fprintf(a.deps.Stderr, "idcsctl: %v\nSigning in to profile %q for kubectl.\n", err, p.Name)
-		if err := a.signInForKube(ctx, o.overrides); err != nil {
+		if err := a.signInForKube(ctx, p, o.overrides); err != nil {
 			return err
 		}
 		c, err = a.kubeCredential(ctx, p, o.accessToken)
@@ -143,12 +143,19 @@ func idTokenExpiry(t *store.Token) time.Time {
 	return c.Expiry.Time()
 }
 
-// signInForKube runs the profile's sign-in for kubectl: its summary goes to
+// signInForKube runs the profile's sign-in for kubectl: the way it signed in
+// last (a device code when it did so, else the browser). Its summary goes to
 // stderr whatever --output says, since stdout is kubectl's, and it does not
 // sign in again when another kubectl call signed in while this one waited.
-func (a *app) signInForKube(ctx context.Context, o config.Overrides) error {
+func (a *app) signInForKube(ctx context.Context, p *config.Resolved, o config.Overrides) error {
 	g := *a.global
 	g.output = "text"
 	la := &app{deps: a.deps, global: &g}
-	return runLogin(ctx, la, &loginOptions{overrides: o, timeout: auth.DefaultLoginTimeout, unlessSignedIn: true})
+	lo := &loginOptions{overrides: o, timeout: auth.DefaultLoginTimeout, unlessSignedIn: true}
+	if st, err := a.openStore(ctx, p); err == nil {
+		if t, err := st.Load(ctx, p.Name); err == nil && t.Grant == grantDeviceCode {
+			lo.device = true
+		}
+	}
+	return runLogin(ctx, la, lo)
 }

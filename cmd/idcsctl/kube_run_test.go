@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/kube"
 	"github.com/idcsctl/idcsctl/internal/session"
+	"github.com/idcsctl/idcsctl/internal/store"
 )
 
 // TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal: with no token,
@@ -82,5 +84,44 @@ func TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal(t *testing.T) {
 				t.Errorf("stderr does not tell of the sign-in:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// TestKubeTokenSignsInTheWayTheProfileDidLast: a profile whose tokens came
+// from the device code grant signs in with it again for kubectl.
+func TestKubeTokenSignsInTheWayTheProfileDidLast(t *testing.T) {
+	srv := loginEmulator(t, emulator.Options{})
+	info := `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}`
+	d, stdout, stderr, dir := inProcess(t, map[string]string{kube.EnvExecInfo: info}, nil)
+	cfg := fmt.Sprintf("[profiles.default]\ndomain = %q\nclient_id = %q\n", srv.URL, emulator.DemoPublicClientID)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// An expired device-code token with no refresh token: a sign-in is due.
+	old := &store.Token{AccessToken: "expired", Expiry: time.Now().Add(-time.Hour), Grant: grantDeviceCode, Domain: srv.URL, ClientID: emulator.DemoPublicClientID}
+	if err := store.NewFile(dir).Save(t.Context(), "default", old); err != nil {
+		t.Fatal(err)
+	}
+	visited := make(chan error, 1)
+	d.OpenBrowser = func(u string) error {
+		fb := &browser.FormBrowser{Username: emulator.DemoUser.UserName, Password: emulator.DemoUserPassword}
+		go func() { visited <- fb.Visit(t.Context(), u) }()
+		return nil
+	}
+	a := &app{deps: d, global: &globalOptions{output: "text"}}
+	if err := runKubeToken(t.Context(), a, &kubeTokenOptions{terminal: true}); err != nil {
+		t.Fatalf("runKubeToken: %v\nstderr:\n%s", err, stderr)
+	}
+	if err := <-visited; err != nil {
+		t.Fatalf("the browser: %v", err)
+	}
+	if n := srv.Counts()["token:" + emulator.GrantDeviceCode]; n == 0 {
+		t.Errorf("no device code grant at the emulator (counts %v)", srv.Counts())
+	}
+	if n := srv.Counts()["token:authorization_code"]; n != 0 {
+		t.Errorf("the browser sign-in ran instead (%d code exchanges)", n)
+	}
+	if !strings.Contains(stdout.String(), `"kind":"ExecCredential"`) {
+		t.Errorf("stdout = %q, want the ExecCredential", stdout)
 	}
 }
