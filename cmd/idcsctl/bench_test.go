@@ -471,3 +471,37 @@ func BenchmarkBinarySize(b *testing.B) {
 	b.ReportMetric(float64(sizes["idcsctl"])/1e6, "idcsctl-MB")
 	b.ReportMetric(float64(sizes["idcsctl"])/float64(sizes["floor"]), "x-floor")
 }
+
+// BenchmarkOCISessionFresh: `idcsctl oci session` while its UPST is fresh,
+// which scripts run before every oci command, against the cached
+// `idcsctl token`. It reads the session's files and the OCI config and
+// must not touch the network nor make a key: the benchmark fails if the
+// emulator sees an exchange.
+func BenchmarkOCISessionFresh(b *testing.B) {
+	c := newCLIEnv(b, buildIdcsctl(b), nil)
+	if err := c.emu.AddRedirectURI(emulator.DemoConfidentialClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", c.port)); err != nil {
+		b.Fatal(err)
+	}
+	c.env = append(c.env, "IDCSCTL_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret)
+	c.run("login", "--domain", c.url, "--client-id", emulator.DemoConfidentialClientID, "--port", fmt.Sprint(c.port), "--timeout", "30s")
+	c.run("oci", "session", "--region", "us-ashburn-1")
+	exchanges := func() int { return c.emu.Counts()["token:"+emulator.GrantTokenExchange] }
+	before := exchanges()
+	null := devNull(b)
+	var subject, base series
+	for b.Loop() {
+		tc := c.command(context.Background(), nil, "token")
+		tc.Stdout = null
+		d, _ := timed(b, tc)
+		base = append(base, d)
+
+		oc := c.command(context.Background(), nil, "oci", "session")
+		oc.Stderr = null
+		d, _ = timed(b, oc)
+		subject = append(subject, d)
+	}
+	if exchanges() != before {
+		b.Fatalf("a fresh session was exchanged again (%d exchanges, want %d)", exchanges(), before)
+	}
+	reportRatio(b, subject, base, "token", "x-token")
+}
