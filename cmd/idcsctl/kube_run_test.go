@@ -115,7 +115,7 @@ func TestKubeTokenSignsInTheWayTheProfileDidLast(t *testing.T) {
 	if err := <-visited; err != nil {
 		t.Fatalf("the browser: %v", err)
 	}
-	if n := srv.Counts()["token:" + emulator.GrantDeviceCode]; n == 0 {
+	if n := srv.Counts()["token:"+emulator.GrantDeviceCode]; n == 0 {
 		t.Errorf("no device code grant at the emulator (counts %v)", srv.Counts())
 	}
 	if n := srv.Counts()["token:authorization_code"]; n != 0 {
