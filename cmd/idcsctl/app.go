@@ -140,6 +140,14 @@ func requireDomain(p *config.Resolved) (string, error) {
 
 // openStore opens the token store the profile names.
 func (a *app) openStore(ctx context.Context, p *config.Resolved) (store.Store, error) {
+	return a.openStoreOf(ctx, p, func(dir string) store.Options {
+		return store.Options{Dir: dir, Warn: a.deps.Stderr}
+	})
+}
+
+// openStoreOf opens a store of the kind the profile names, with the options
+// opts makes from the state folder.
+func (a *app) openStoreOf(ctx context.Context, p *config.Resolved, opts func(stateDir string) store.Options) (store.Store, error) {
 	kind, err := store.ParseKind(p.TokenStore)
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("token store of profile %q: %w", p.Name, err)}
@@ -148,7 +156,9 @@ func (a *app) openStore(ctx context.Context, p *config.Resolved) (store.Store, e
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, kind, store.Options{Dir: dir, Warn: a.deps.Stderr, Keyring: a.deps.Keyring})
+	o := opts(dir)
+	o.Keyring = a.deps.Keyring
+	return store.Open(ctx, kind, o)
 }
 
 // watchInterrupts turns Ctrl-C into a cancelled context from now on; see

@@ -180,14 +180,8 @@ const scopedService = "idcsctl-scoped"
 // in the kind of store the profile names, in a folder of the profile's own
 // so that logout finds and forgets them all.
 func (a *app) scopedStore(ctx context.Context, p *config.Resolved) (store.Store, error) {
-	kind, err := store.ParseKind(p.TokenStore)
-	if err != nil {
-		return nil, &usageError{fmt.Errorf("token store of profile %q: %w", p.Name, err)}
-	}
-	dir, err := a.stateDir()
-	if err != nil {
-		return nil, err
-	}
-	// The profile's own store has told of a keyring fallback already.
-	return store.Open(ctx, kind, store.Options{Dir: filepath.Join(dir, "scoped", p.Name), Service: scopedService, Keyring: a.deps.Keyring})
+	// No Warn: the profile's own store has told of a keyring fallback.
+	return a.openStoreOf(ctx, p, func(dir string) store.Options {
+		return store.Options{Dir: filepath.Join(dir, "scoped", p.Name), Service: scopedService}
+	})
 }
