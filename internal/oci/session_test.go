@@ -160,21 +160,30 @@ func TestEnsureLeavesTheConfigAloneOnFailure(t *testing.T) {
 }
 
 func TestEnsureUnwritableFolder(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root writes anywhere; the black-box test covers this with a file in the way")
-	}
+	// A file where the sessions folder goes cannot be written through,
+	// even by root, as a read-only folder could be.
 	dir := t.TempDir()
 	oci := filepath.Join(dir, ".oci")
-	if err := os.Mkdir(oci, 0o500); err != nil {
+	if err := os.MkdirAll(oci, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(oci, "sessions"), []byte("in the way"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ex := func(context.Context, *rsa.PublicKey) (string, error) {
 		return fakeUPST(goodClaims(testNow.Add(time.Hour))), nil
 	}
+	recs := &Records{Path: filepath.Join(dir, "r.json")}
 	_, err := Ensure(context.Background(), EnsureOptions{Name: "s", ConfigPath: filepath.Join(oci, "config"), Region: "us-ashburn-1",
-		Now: func() time.Time { return testNow }, Exchange: ex, Records: &Records{Path: filepath.Join(dir, "r.json")}})
-	if err == nil {
-		t.Fatal("wrote into a read-only folder")
+		Now: func() time.Time { return testNow }, Exchange: ex, Records: recs})
+	if err == nil || !strings.Contains(err.Error(), "session folder") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(oci, "config")); err == nil {
+		t.Fatal("the config was written although the session could not be")
+	}
+	if len(recs.Sessions) != 0 {
+		t.Fatal("a session that could not be written was recorded")
 	}
 }
 
