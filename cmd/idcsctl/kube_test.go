@@ -18,10 +18,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/store"
 )
 
 // requireKubectl finds the real kubectl: it skips the test when kubectl is
@@ -356,5 +358,42 @@ func TestKubectlInteractiveSignsInThroughThePlugin(t *testing.T) {
 	}
 	if access, _ := k.stored(); access == "" {
 		t.Error("the sign-in kept no token")
+	}
+}
+
+// TestKubeTokenRefreshesAnIDTokenThatDiesBeforeItsAccessToken: kubectl
+// needs the ID token, so one within the margin of its expiry is refreshed
+// even though the access token still lives, once.
+func TestKubeTokenRefreshesAnIDTokenThatDiesBeforeItsAccessToken(t *testing.T) {
+	c := newCLIEnv(t, "", nil)
+	c.expireAfterLogin() // both tokens live 30 s, under the 60 s margin
+	st := store.NewFile(c.dir)
+	tok, err := st.Load(t.Context(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Expiry = time.Now().Add(time.Hour) // the access token lives on
+	if err := st.Save(t.Context(), "default", tok); err != nil {
+		t.Fatal(err)
+	}
+	var cred struct {
+		Status struct {
+			Token               string    `json:"token"`
+			ExpirationTimestamp time.Time `json:"expirationTimestamp"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(c.run("kube", "token")), &cred); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.emu.Counts()["token:refresh_token"]; n != 1 {
+		t.Errorf("refresh grants = %d, want 1", n)
+	}
+	if cred.Status.Token == tok.IDToken || time.Until(cred.Status.ExpirationTimestamp) < 30*time.Minute {
+		t.Errorf("kube token handed out the dying ID token (expires %v)", cred.Status.ExpirationTimestamp)
+	}
+	// The refreshed ID token is kept: the next call refreshes nothing.
+	c.run("kube", "token")
+	if n := c.emu.Counts()["token:refresh_token"]; n != 1 {
+		t.Errorf("refresh grants = %d after a second call, want still 1", n)
 	}
 }
