@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -337,5 +338,26 @@ func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
 		h.hugeJWKS, h.expiresIn, h.claims, h.noUserinfo = 0, "", nil, false
 	default:
 		ts.Fatalf("unknown hostile command %q", args[0])
+	}
+}
+
+// cmdAwaitFile waits, up to 20 seconds, until a file holds text: a
+// background process has reached a state the script must not race.
+//
+//	await-file PATH TEXT
+func cmdAwaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: await-file PATH TEXT")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), args[1]) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not come to hold %q within 20s", args[0], args[1])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

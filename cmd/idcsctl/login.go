@@ -387,25 +387,10 @@ func (a *app) sshDestination() string {
 	return ""
 }
 
-// lockProfile takes the profile's lock, saying so on stderr when another
-// sign-in holds it, so that a waiting login does not look hung.
+// lockProfile takes the profile's lock, saying on stderr who holds it when
+// the wait lasts, so that a waiting login does not look hung.
 func lockProfile(ctx context.Context, dir, profile string, stderr io.Writer) (func() error, error) {
-	waiting := make(chan struct{})
-	said := make(chan struct{})
-	go func() {
-		defer close(said)
-		t := time.NewTimer(lockNotice)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			fmt.Fprintf(stderr, "Another idcsctl is signing in to profile %q; waiting for it to finish (Ctrl-C to stop)...\n", profile)
-		case <-waiting:
-		}
-	}()
-	unlock, err := store.Lock(ctx, dir, profile)
-	close(waiting)
-	<-said
-	return unlock, err
+	return store.LockWith(ctx, dir, profile, store.LockOptions{Purpose: "signing in", Notice: stderr, NoticeAfter: lockNotice})
 }
 
 // clientCredentialsScopes are the scopes of a token for the application

@@ -272,7 +272,7 @@ func TestSecondLoginOfAProfileWaitsForTheFirst(t *testing.T) {
 	// Same profile, same only port: without the lock it would fail on the
 	// port the first one holds.
 	second := startIdcsctl(t, env, args...)
-	second.waitLine(t, `^Another idcsctl is signing in to profile "default"; waiting for it to finish`)
+	second.waitLine(t, `^Waiting for profile "default": another idcsctl \(pid \d+\) is signing in; waiting`)
 	if strings.Contains(second.output(), "authorize?") {
 		t.Fatal("the second login started a sign-in while the first one runs")
 	}

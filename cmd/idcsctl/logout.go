@@ -110,7 +110,7 @@ func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bo
 	}
 	// A refresh in another process must not write the tokens back after
 	// they are deleted here.
-	unlock, err := store.Lock(ctx, dir, p.Name)
+	unlock, err := store.LockWith(ctx, dir, p.Name, store.LockOptions{Purpose: "logging out", Notice: a.deps.Stderr})
 	if err != nil {
 		return fmt.Errorf("lock profile %q: %w", p.Name, err)
 	}

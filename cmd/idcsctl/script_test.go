@@ -122,6 +122,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"revoke-access": cmdRevokeAccess,
 			"hold-port":     cmdHoldPort,
 			"hostile":       cmdHostile,
+			"await-file":    cmdAwaitFile,
 			"perm":          cmdPerm,
 			"ocisdk":        cmdOCISDK,
 		},

@@ -47,7 +47,7 @@ func (m *Manager) ScopedToken(ctx context.Context, scoped store.Store, scopes []
 	if t, err := scoped.Load(ctx, entry); err == nil && usable(t) {
 		return t, nil
 	}
-	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
+	unlock, err := store.LockWith(ctx, m.LockDir, m.Profile, m.lockOptions("refreshing its tokens"))
 	if err != nil {
 		return nil, fmt.Errorf("lock profile %q for refresh: %w", m.Profile, err)
 	}

@@ -141,7 +141,7 @@ func (m *Manager) Refresh(ctx context.Context) (*store.Token, error) {
 // Save stores t under the profile's lock, so it never interleaves with a
 // refresh in another process.
 func (m *Manager) Save(ctx context.Context, t *store.Token) error {
-	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
+	unlock, err := store.LockWith(ctx, m.LockDir, m.Profile, m.lockOptions("saving its tokens"))
 	if err != nil {
 		return fmt.Errorf("lock profile %q: %w", m.Profile, err)
 	}
@@ -157,7 +157,7 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 		ctx, cancel = context.WithTimeoutCause(ctx, m.Timeout, &DeadlineError{Profile: m.Profile, Timeout: m.Timeout})
 		defer cancel()
 	}
-	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
+	unlock, err := store.LockWith(ctx, m.LockDir, m.Profile, m.lockOptions("refreshing its tokens"))
 	if err != nil {
 		return nil, fmt.Errorf("lock profile %q for refresh: %w", m.Profile, err)
 	}
@@ -269,6 +269,12 @@ func FromResult(r *auth.Result, domain, clientID, grant string) *store.Token {
 		Domain:       domain,
 		ClientID:     clientID,
 	}
+}
+
+// lockOptions say what this process holds the profile lock for, and let a
+// long wait for it be announced on Warn.
+func (m *Manager) lockOptions(purpose string) store.LockOptions {
+	return store.LockOptions{Purpose: purpose, Notice: m.Warn}
 }
 
 func (m *Manager) now() time.Time {

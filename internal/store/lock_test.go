@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,5 +124,36 @@ func TestLockRefusesBadInput(t *testing.T) {
 	}
 	if _, err := Lock(bg(), "", "dev"); err == nil {
 		t.Error("Lock without a folder succeeded")
+	}
+}
+
+func TestLockWaitSaysWhoHoldsTheLockAndEndsAtTheDeadline(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := LockWith(context.Background(), dir, "p", LockOptions{Purpose: "signing in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var notice bytes.Buffer
+	_, err = LockWith(ctx, dir, "p", LockOptions{Purpose: "refreshing its tokens", Notice: &notice, NoticeAfter: 50 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockWith = %v, want the deadline", err)
+	}
+	want := fmt.Sprintf("another idcsctl (pid %d) is signing in", os.Getpid())
+	if !strings.Contains(notice.String(), want) || !strings.Contains(notice.String(), "at most") {
+		t.Errorf("notice %q does not say %q and how long it waits", notice.String(), want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say who held the lock", err)
+	}
+	// Once released, the note is gone: the next waiter does not blame a
+	// process that has finished.
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if got := holderOf(dir + "/p.lock"); strings.Contains(got, "pid") {
+		t.Errorf("after unlock the holder is still named: %q", got)
 	}
 }
