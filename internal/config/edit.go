@@ -412,13 +412,13 @@ func (d *doc) findKey(start, end int, key string) (first, last int, ok bool) {
 	return 0, 0, false
 }
 
-// bracketDepth is how many more '[' than ']' a line opens, outside strings
-// and comments.
-func bracketDepth(l string) int {
-	depth := 0
+// scanLine reads a line of TOML outside its strings: how many more '['
+// than ']' it opens before its comment, and where that comment starts (-1
+// when there is none).
+func scanLine(l string) (depth, comment int) {
 	var quote rune
 	escaped := false
-	for _, c := range l {
+	for i, c := range l {
 		switch {
 		case quote != 0:
 			if escaped {
@@ -431,14 +431,29 @@ func bracketDepth(l string) int {
 		case c == '"' || c == '\'':
 			quote = c
 		case c == '#':
-			return depth
+			return depth, i
 		case c == '[':
 			depth++
 		case c == ']':
 			depth--
 		}
 	}
-	return depth
+	return depth, -1
+}
+
+// bracketDepth is how many more '[' than ']' a line opens.
+func bracketDepth(l string) int {
+	d, _ := scanLine(l)
+	return d
+}
+
+// trailingComment is the comment that ends a line ("# ..."); "" when
+// there is none.
+func trailingComment(l string) string {
+	if _, at := scanLine(l); at >= 0 {
+		return strings.TrimRight(l[at:], "\r\n")
+	}
+	return ""
 }
 
 // setKey sets (or, with value "", removes) key in a table's section.
@@ -452,6 +467,10 @@ func (d *doc) setKey(table, key, value string) bool {
 		indent := d.lines[first][:len(d.lines[first])-len(strings.TrimLeft(d.lines[first], " \t"))]
 		repl := []string{}
 		if value != "" {
+			if c := trailingComment(d.lines[first]); first == last && c != "" {
+				// The person's note on the line stays with the new value.
+				line = key + " = " + value + "  " + c + "\n"
+			}
 			repl = append(repl, indent+line)
 		}
 		d.lines = slices.Replace(d.lines, first, last+1, repl...)

@@ -75,7 +75,7 @@ func TestSaveEditsOnlyWhatChanged(t *testing.T) {
 		{
 			name:   "the default is changed on its line",
 			change: func(f *File) { f.DefaultProfile = "lab" },
-			want:   []string{`default_profile = "lab"`},
+			want:   []string{`default_profile = "lab"  # the one I use most`},
 			keeps:  []string{"# My idcsctl setup. Do not lose this comment.", "# Work: the production domain.", "  \"openid\",      # always"},
 		},
 	}
