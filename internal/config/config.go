@@ -135,6 +135,9 @@ func validProfileName(name string) bool {
 // not an error: a person who has never signed in has none.
 func Load(path string) (*File, error) {
 	f := &File{path: path, Profiles: map[string]*Profile{}}
+	if err := checkPermissions(path); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		f.takeSnapshot()

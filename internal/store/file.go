@@ -177,9 +177,14 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	return syncDir(dir)
 }
 
-// ensurePrivateDir creates dir 0700, or repairs its mode when it exists with
-// group or other permissions. A folder owned by another user is refused.
+// ensurePrivateDir creates dir 0700 whatever the umask. A folder that
+// already exists keeps its mode: idcsctl never changes the permissions of a
+// folder it did not create (the config folder may be the person's, and a
+// config folder others can write is refused when the config is read). A
+// folder owned by another user is refused.
 func ensurePrivateDir(dir string) error {
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
@@ -196,7 +201,8 @@ func ensurePrivateDir(dir string) error {
 	if uid, ok := ownerUID(fi); ok && uid != os.Getuid() {
 		return fmt.Errorf("state folder %s belongs to another user (uid %d): choose a folder of your own", dir, uid)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if created && fi.Mode().Perm()&0o077 != 0 {
+		// Only a folder made just now: MkdirAll's mode went through the umask.
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("make state folder %s private (mode %04o): %w", dir, fi.Mode().Perm(), err)
 		}

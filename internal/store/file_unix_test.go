@@ -22,8 +22,9 @@ func mode(t *testing.T, path string) os.FileMode {
 }
 
 func TestFileStoreWritesA0600FileIn0700Folders(t *testing.T) {
-	// Loose umask and a loose pre-existing state folder: the store must not
-	// inherit either.
+	// Loose umask and a loose pre-existing state folder: the folders the
+	// store makes are 0700 whatever the umask, and the folder it did not
+	// make keeps its mode (idcsctl never changes what it did not create).
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "state")
@@ -35,7 +36,7 @@ func TestFileStoreWritesA0600FileIn0700Folders(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]os.FileMode{
-		dir:                                      0o700,
+		dir:                                      0o755,
 		filepath.Join(dir, "tokens"):             0o700,
 		filepath.Join(dir, "tokens", "dev.json"): 0o600,
 	} {
