@@ -65,6 +65,12 @@ func TestScriptsKeyring(t *testing.T) {
 }
 
 func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params {
+	// REPO lets a script check what idcsctl names in the repository, such
+	// as the docs pages its messages point at.
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return testscript.Params{
 		Dir:                 dir,
 		RequireExplicitExec: true,
@@ -90,6 +96,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 				"XDG_CACHE_HOME="+filepath.Join(work, "home", ".cache"),
 				"IDCSCTL_CONFIG="+filepath.Join(work, "idcsctl", "config.toml"),
 				"EMULATOR="+srv.URL,
+				"REPO="+repo,
 				"CLIENT_ID="+emulator.DemoPublicClientID,
 				"CONF_CLIENT_ID="+emulator.DemoConfidentialClientID,
 				"CONF_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret,
