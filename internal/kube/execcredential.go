@@ -41,9 +41,6 @@ type ExecInfo struct {
 	// Interactive says that kubectl gave the plugin its stdin and a person
 	// may be asked something; false means no prompt may be shown.
 	Interactive bool
-	// Given is false when KUBERNETES_EXEC_INFO was absent, as when the
-	// plugin is run by hand or by a client older than 1.22.
-	Given bool
 }
 
 // ErrExecInfo marks a KUBERNETES_EXEC_INFO that is not an ExecCredential
@@ -99,7 +96,7 @@ func ParseExecInfo(raw string) (ExecInfo, error) {
 	if len(w.Spec.Cluster) > 0 && !bytes.Equal(w.Spec.Cluster, []byte("null")) && w.Spec.Cluster[0] != '{' {
 		return ExecInfo{}, fmt.Errorf("%w: spec.cluster is not an object", ErrExecInfo)
 	}
-	info := ExecInfo{APIVersion: w.APIVersion, Given: true}
+	info := ExecInfo{APIVersion: w.APIVersion}
 	switch {
 	case w.Spec.Interactive != nil:
 		info.Interactive = *w.Spec.Interactive
