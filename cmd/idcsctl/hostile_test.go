@@ -72,7 +72,8 @@ func (h *hostileProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		desc := fmt.Sprintf("bad request %s %s authorization=%q body=%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": desc})
+		// Both OAuth's error_description and SCIM's detail.
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": desc, "detail": desc})
 	case huge > 0 && strings.Contains(r.URL.Path, "SigningCert"):
 		h.serveHugeJWKS(w, r, huge)
 	default:

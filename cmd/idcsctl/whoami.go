@@ -189,11 +189,11 @@ func (a *app) scimMe(ctx context.Context, c *auth.Client, p *config.Resolved, ac
 	case resp.StatusCode == http.StatusUnauthorized:
 		return nil, fmt.Errorf("read /admin/v1/Me: %w", auth.ErrUnauthorized)
 	case resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("read /admin/v1/Me: the domain refused (403: %s); the token needs the scope urn:opc:idm:t.user.me, so add it to the profile's scopes and run `idcsctl login`", scimDetail(body))
+		return nil, fmt.Errorf("read /admin/v1/Me: the domain refused (403: %s); the token needs the scope urn:opc:idm:t.user.me, so add it to the profile's scopes and run `idcsctl login`", scimDetail(body, access))
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
 		return nil, errNoMe
 	case resp.StatusCode >= 300:
-		return nil, fmt.Errorf("read /admin/v1/Me: HTTP %d: %s", resp.StatusCode, scimDetail(body))
+		return nil, fmt.Errorf("read /admin/v1/Me: HTTP %d: %s", resp.StatusCode, scimDetail(body, access))
 	}
 	var me map[string]any
 	if err := json.Unmarshal(body, &me); err != nil {
@@ -202,13 +202,15 @@ func (a *app) scimMe(ctx context.Context, c *auth.Client, p *config.Resolved, ac
 	return me, nil
 }
 
-// scimDetail takes the human part of a SCIM error body.
-func scimDetail(body []byte) string {
+// scimDetail takes the human part of a SCIM error body, with the access
+// token the request carried redacted and terminal escapes removed: the
+// provider wrote it.
+func scimDetail(body []byte, access string) string {
 	var e struct {
 		Detail string `json:"detail"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Detail != "" {
-		return e.Detail
+		return auth.Printable(auth.Redact(e.Detail, access), 300)
 	}
 	return "no detail"
 }

@@ -32,6 +32,10 @@ func redact(s string, secrets []string) string {
 	return s
 }
 
+// Redact returns provider text s with every secret replaced by
+// "[redacted]", in its plain and its URL-encoded form.
+func Redact(s string, secrets ...string) string { return redact(s, secrets) }
+
 // secretParams are the form parameters of a request to the provider that
 // hold secrets of the flow or the profile.
 var secretParams = []string{
