@@ -28,16 +28,6 @@ type Exec struct {
 	ProvideClusterInfo bool `yaml:"provideClusterInfo" json:"provideClusterInfo"`
 }
 
-// UserEntry is a kubeconfig's users[] item for the plugin, as YAML.
-func UserEntry(name string, e Exec) ([]byte, error) {
-	return yaml.Marshal([]any{userItem{Name: name, User: userBody{Exec: e}}})
-}
-
-type userItem struct {
-	Name string   `yaml:"name"`
-	User userBody `yaml:"user"`
-}
-
 type userBody struct {
 	Exec Exec `yaml:"exec"`
 }
