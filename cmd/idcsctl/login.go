@@ -305,7 +305,11 @@ func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File
 		}
 		return tok, nil
 	}
-	plan := a.planBrowser(o)
+	elsewhere := ""
+	if !o.paste && !o.device {
+		elsewhere = "(--paste and --device sign in with a browser on another machine.)"
+	}
+	plan := a.planBrowser(o.noBrowser, o.browserCommand, elsewhere, o.device)
 	if o.device {
 		timeout := time.Duration(0)
 		if o.timeoutSet {
@@ -346,24 +350,26 @@ type browserPlan struct {
 	ssh  string             // over SSH with no browser here: the destination for the ssh -L line
 }
 
-// planBrowser decides whether to start a browser, and says in one line why
-// not when the machine has none to start.
-func (a *app) planBrowser(o *loginOptions) browserPlan {
-	if o.noBrowser {
+// planBrowser decides whether to start a browser (command, when set, is
+// --browser-command), and says in one line why not when the machine has
+// none to start, followed by elsewhere, a hint of what else to do, when set;
+// silent says nothing.
+func (a *app) planBrowser(noBrowser bool, command, elsewhere string, silent bool) browserPlan {
+	if noBrowser {
 		return browserPlan{ssh: a.sshDestination()}
 	}
-	if a.deps.OpenBrowser != nil && o.browserCommand == "" {
+	if a.deps.OpenBrowser != nil && command == "" {
 		return browserPlan{open: a.deps.OpenBrowser, name: a.deps.BrowserName}
 	}
-	op := a.opener(o.browserCommand)
-	if reason := op.Reason(); reason != "" && o.device {
+	op := a.opener(command)
+	if reason := op.Reason(); reason != "" && silent {
 		// The device sign-in is made for a browser elsewhere: its code and
 		// URL are all the person needs, not why none opens here.
 		return browserPlan{}
 	} else if reason != "" {
 		fmt.Fprintf(a.deps.Stderr, "Not opening a browser: %s.\n", reason)
-		if !o.paste && !o.device {
-			fmt.Fprintln(a.deps.Stderr, "(--paste and --device sign in with a browser on another machine.)")
+		if elsewhere != "" {
+			fmt.Fprintln(a.deps.Stderr, elsewhere)
 		}
 		return browserPlan{ssh: a.sshDestination()}
 	}

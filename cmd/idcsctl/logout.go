@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +18,12 @@ import (
 )
 
 type logoutOptions struct {
-	overrides config.Overrides
-	all       bool
-	noRevoke  bool
+	overrides      config.Overrides
+	all            bool
+	noRevoke       bool
+	browser        bool // also end the domain's browser session
+	browserCommand string
+	timeout        time.Duration
 }
 
 func newLogoutCmd(a *app) *cobra.Command {
@@ -29,8 +33,19 @@ func newLogoutCmd(a *app) *cobra.Command {
 		Short: "Revoke the profile's tokens at the domain and forget them",
 		Long: `Revoke the refresh token and the access token at the domain (when its discovery
 document names a revocation endpoint), then delete the stored tokens. The local
-tokens are deleted even when revocation fails; idcsctl says so on stderr.`,
+tokens are deleted even when revocation fails; idcsctl says so on stderr.
+
+The domain also keeps a session in your browser, which signs the same person in
+again without a password. --browser ends it too, after the tokens are revoked
+and deleted: the browser goes to the domain's sign-out page (its
+end_session_endpoint, /oauth2/v1/userlogout on IDCS) with the ID token as
+id_token_hint, and the domain sends it back to a page idcsctl serves on
+http://127.0.0.1:PORT/signed-out (the host and ports of the sign-in redirect),
+which says the sign-out is done. Register that URL as the application's
+post-logout redirect URL. Without a browser here, idcsctl prints the address
+to open.`,
 		Example: `  idcsctl logout
+  idcsctl logout --browser         # also end the domain's session in your browser
   idcsctl logout --all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,11 +55,22 @@ tokens are deleted even when revocation fails; idcsctl says so on stderr.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.all, "all", false, "log out of every profile and clear every token store")
 	f.BoolVar(&o.noRevoke, "no-revoke", false, "only forget the tokens locally; do not contact the domain")
+	f.BoolVar(&o.browser, "browser", false, "also end the domain's browser session, so that the next sign-in asks for the password again")
+	f.StringVar(&o.browserCommand, "browser-command", "", "with --browser: command that opens the URL (default: $BROWSER, else the system browser)")
+	f.DurationVar(&o.timeout, "timeout", auth.DefaultLoginTimeout, "with --browser: how long to wait for the browser to come back from the domain's sign-out page")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
 
 func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
+	switch {
+	case o.browser && o.all:
+		return usagef("--browser ends the browser session of one profile's domain: use it without --all, with -p NAME")
+	case o.browser && o.timeout <= 0:
+		return usagef("--timeout must be positive")
+	case !o.browser && o.browserCommand != "":
+		return usagef("--browser-command opens the domain's sign-out page, which only --browser does")
+	}
 	resolve := a.resolveExisting
 	if o.all {
 		resolve = a.resolve // logs out of what exists, whatever the name
@@ -66,6 +92,12 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 		if !slices.ContainsFunc(targets, func(p *config.Resolved) bool { return p.Name == cur.Name }) {
 			targets = append(targets, cur)
 		}
+	}
+	var idToken string
+	if o.browser {
+		// The sign-out waits on the person: Ctrl-C ends it as cancelled.
+		a.watchInterrupts()
+		idToken = a.storedIDToken(ctx, cur)
 	}
 	var errs []error
 	for _, p := range targets {
@@ -96,7 +128,68 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 			}
 		}
 	}
+	if o.browser {
+		if err := a.browserSignOut(ctx, cur, idToken, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// storedIDToken is the ID token of the profile's stored sign-in, when it
+// was issued for the profile's own domain and client: the only hint the
+// domain's sign-out may be given. Anything else gives "".
+func (a *app) storedIDToken(ctx context.Context, p *config.Resolved) string {
+	domain, err := requireDomain(p)
+	if err != nil {
+		return ""
+	}
+	st, err := a.openStore(ctx, p)
+	if err != nil {
+		return ""
+	}
+	t, err := st.Load(ctx, p.Name)
+	if err != nil || t.Domain != domain || t.ClientID != p.ClientID {
+		return ""
+	}
+	return t.IDToken
+}
+
+// browserSignOut ends the domain's browser session, once the tokens are
+// revoked and forgotten; its errors say that the tokens are gone either way.
+func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken string, o *logoutOptions) error {
+	if _, err := requireDomain(p); err != nil {
+		return err
+	}
+	c, err := a.client(ctx, p)
+	if err != nil {
+		return fmt.Errorf("could not end the domain's browser session: %w", err)
+	}
+	plan := a.planBrowser(false, o.browserCommand, "", false)
+	err = c.SignOut(ctx, auth.SignOutOptions{
+		IDToken:        idToken,
+		RedirectURL:    p.RedirectURL,
+		Ports:          p.RedirectPorts,
+		OpenBrowser:    plan.open,
+		Stderr:         a.deps.Stderr,
+		Timeout:        o.timeout,
+		SSHDestination: plan.ssh,
+	})
+	var refused *auth.SignOutRefusedError
+	switch {
+	case err == nil:
+		if idToken != "" {
+			fmt.Fprintf(a.deps.Stderr, "Signed out of the domain's browser session: the next sign-in asks for the password again.\n")
+		}
+		return nil
+	case errors.Is(err, auth.ErrNoEndSession):
+		return fmt.Errorf("the tokens are forgotten, but the domain's browser session cannot be ended: %w", err)
+	case errors.As(err, &refused):
+		return fmt.Errorf("the tokens are forgotten, but the domain's browser session lives on: %w", err)
+	case errors.Is(err, auth.ErrTimeout), errors.Is(err, auth.ErrCancelled):
+		return fmt.Errorf("the tokens are forgotten, but the domain did not confirm the end of its browser session (%w); to end it, open %s in the browser", err, c.Metadata.EndSessionEndpoint)
+	}
+	return fmt.Errorf("the tokens are forgotten, but the domain's browser session could not be ended: %w", err)
 }
 
 func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bool) error {

@@ -24,6 +24,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/secretservice"
@@ -88,6 +89,11 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 						return err
 					}
 				}
+			}
+			// Sign-outs may come back to PORT only, so a profile on PORT2
+			// meets a domain that refuses its post-logout redirect URI.
+			if err := srv.AddPostLogoutRedirectURI(emulator.DemoPublicClientID, fmt.Sprintf("http://127.0.0.1:%d%s", port, auth.PostLogoutPath)); err != nil {
+				return err
 			}
 			work := e.WorkDir
 			e.Vars = append(e.Vars,

@@ -120,13 +120,20 @@ func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
 		port:        port,
 		results:     results,
 		handler:     h,
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-		},
+	}
+	s.serve(lns, h)
+	return s, nil
+}
+
+// serve starts answering on every listener with h, with the bounds every
+// loopback page of idcsctl has.
+func (s *callbackServer) serve(lns []net.Listener, h http.Handler) {
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 	}
 	// One request per connection: nothing idles on the port after a page
 	// is served, so shutting down is quick.
@@ -134,7 +141,6 @@ func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
 	for _, ln := range lns {
 		s.serving.Go(func() { _ = s.srv.Serve(ln) })
 	}
-	return s, nil
 }
 
 // serveStart makes the server's root redirect to the sign-in page and
@@ -313,7 +319,9 @@ func newCallbackHandler(hosts []string, path, state, issuer string, results chan
 	}, nil
 }
 
-func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// guard sets the headers of every page this server answers and refuses a
+// request for another Host; it reports whether to go on.
+func (h *callbackHandler) guard(w http.ResponseWriter, r *http.Request) bool {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Pragma", "no-cache")
@@ -326,8 +334,16 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// this server; only the redirect URI's own Host is served.
 	if !h.hostAllowed(r.Host) {
 		http.Error(w, "unexpected Host", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.guard(w, r) {
 		return
 	}
+	hdr := w.Header()
 	if r.URL.EscapedPath() == "/" && h.path != "/" {
 		h.serveStartPage(w, r)
 		return

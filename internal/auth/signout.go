@@ -1,0 +1,321 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// PostLogoutPath is the path of the post-logout redirect URI: the domain
+// sends the browser to http://127.0.0.1:PORT/signed-out (on the host and
+// ports of the sign-in redirect URI) once its session has ended.
+const PostLogoutPath = "/signed-out"
+
+// ErrNoEndSession means the discovery document names no end_session_endpoint,
+// so the provider's browser session cannot be ended from here.
+var ErrNoEndSession = errors.New("the provider's discovery document names no end_session_endpoint")
+
+// SignOutOptions tune one browser sign-out.
+type SignOutOptions struct {
+	// IDToken is the ID token of the sign-in to end, sent as id_token_hint:
+	// IDCS needs it to find the application and its post-logout redirect
+	// URI. Without one, the browser is only sent to the provider's own
+	// sign-out page, and nothing comes back to confirm it.
+	IDToken string
+	// RedirectURL and Ports are the sign-in's (see LoginOptions): the
+	// post-logout redirect URI is on the same host and first free port,
+	// with the path PostLogoutPath.
+	RedirectURL string
+	Ports       []int
+	// OpenBrowser opens a URL; nil = only print it.
+	OpenBrowser func(url string) error
+	// Stderr receives what the person is to do; nil = discard.
+	Stderr io.Writer
+	// Timeout bounds the wait for the browser; default DefaultLoginTimeout.
+	Timeout time.Duration
+	// SSHDestination, when set, makes SignOut print the ssh -L line that
+	// lets the browser on the person's own computer reach this machine.
+	SSHDestination string
+}
+
+// SignOutRefusedError is the provider's refusal of a sign-out request, seen
+// before any browser was sent there: most often a post-logout redirect URI
+// the application does not register.
+type SignOutRefusedError struct {
+	Status        int    // HTTP status of the answer
+	Title         string // the error page's title, made printable
+	Message       string // its first paragraph, made printable
+	PostLogoutURI string // the post_logout_redirect_uri the request named
+}
+
+func (e *SignOutRefusedError) Error() string {
+	msg := fmt.Sprintf("the provider refused the sign-out request (HTTP %d", e.Status)
+	for _, s := range []string{e.Title, e.Message} {
+		if s != "" {
+			msg += ": " + s
+		}
+	}
+	return msg + "); check that the application registers the post-logout redirect URL " + e.PostLogoutURI + " exactly, port included"
+}
+
+// SignOut ends the provider's browser session, as a web application's
+// logout does (OpenID Connect RP-Initiated Logout, IDCS's
+// /oauth2/v1/userlogout): the browser goes to the end_session_endpoint with
+// id_token_hint, a post_logout_redirect_uri on a loopback server of this
+// process, and a random state, and the provider sends it back there once
+// the session has ended. The ID token never appears in a URL this process
+// prints or hands to a browser command: the browser is sent to an address
+// of the loopback server with a random path, which redirects to the
+// provider once, so that another local user who reads the browser
+// command's arguments and races the browser gets nothing (the browser then
+// shows the link as used, and the person sees it).
+//
+// The loopback server binds 127.0.0.1 (or the redirect URI's loopback
+// host), answers only its own Host, ends with the first answer carrying the
+// state, and stops before SignOut returns. A request the provider refuses
+// outright gives a *SignOutRefusedError before any browser opens; the
+// timeout gives ErrTimeout, Ctrl-C ErrCancelled.
+func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
+	endpoint := c.Metadata.EndSessionEndpoint
+	if endpoint == "" {
+		return ErrNoEndSession
+	}
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if opts.IDToken == "" {
+		// IDCS's second way: its own landing page, which needs no hint.
+		fmt.Fprintf(stderr, "No ID token is kept for this sign-in, so the domain cannot send the browser back to idcsctl. To end its browser session, open:\n  %s\n", endpoint)
+		if opts.OpenBrowser != nil {
+			if err := opts.OpenBrowser(endpoint); err != nil {
+				fmt.Fprintf(stderr, "Could not open a browser (%v); open the URL above yourself.\n", err)
+			}
+		}
+		return nil
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultLoginTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, signOutTimeout{timeout})
+	defer cancel()
+
+	srv, err := startSignOut(opts, randomToken(), "/sign-out/"+randomToken())
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	end, err := endSessionURL(endpoint, opts.IDToken, srv.redirectURL, srv.handler.state)
+	if err != nil {
+		return err
+	}
+	if err := c.checkSignOutRequest(ctx, end, srv.redirectURL); err != nil {
+		return err
+	}
+	srv.handler.mu.Lock()
+	srv.handler.start = end
+	srv.handler.mu.Unlock()
+	short := "http://" + net.JoinHostPort(srv.host, strconv.Itoa(srv.port)) + srv.handler.startPath
+	if opts.OpenBrowser == nil {
+		fmt.Fprintf(stderr, "Open this URL in a browser on this machine to sign out of the domain:\n  %s\n", short)
+	} else {
+		fmt.Fprintf(stderr, "Opening the domain's sign-out page in your browser. If it does not open, visit:\n  %s\n", short)
+		if err := opts.OpenBrowser(short); err != nil {
+			fmt.Fprintf(stderr, "Could not open a browser (%v); open the URL above yourself. Waiting...\n", err)
+		}
+	}
+	if opts.SSHDestination != "" {
+		printSSHForward(stderr, srv.callbackServer, short, opts.SSHDestination)
+	}
+	select {
+	case <-srv.done:
+		return nil
+	case <-ctx.Done():
+		return interrupted(ctx)
+	}
+}
+
+// signOutTimeout is ErrTimeout in a sign-out's own words.
+type signOutTimeout struct{ after time.Duration }
+
+func (e signOutTimeout) Error() string {
+	return fmt.Sprintf("the browser did not come back from the domain's sign-out page within %s", e.after)
+}
+
+// Is makes errors.Is(err, ErrTimeout) hold.
+func (e signOutTimeout) Is(target error) bool { return target == ErrTimeout }
+
+// endSessionURL is the sign-out request: the endpoint with id_token_hint,
+// post_logout_redirect_uri and state added to any query it has.
+func endSessionURL(endpoint, idToken, postLogout, state string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("the end_session_endpoint cannot be parsed: %w", err)
+	}
+	q := u.Query()
+	q.Set("id_token_hint", idToken)
+	q.Set("post_logout_redirect_uri", postLogout)
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// checkSignOutRequest sends the sign-out request as the browser would,
+// without cookies and without following redirects: a 4xx answer is the
+// provider refusing it (IDCS answers an unregistered post-logout URI with an
+// error page) and ends the sign-out before a browser shows that page to no
+// one. Anything else, a network error included, is left to the browser.
+func (c *Client) checkSignOutRequest(ctx context.Context, endURL, postLogout string) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endURL, nil)
+	if err != nil {
+		return nil
+	}
+	req.Header.Set("Accept", "text/html")
+	hc := *httpClient(c.HTTP)
+	hc.Jar = nil
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode > 499 {
+		return nil
+	}
+	body, _ := readLimited(resp.Body)
+	return &SignOutRefusedError{
+		Status:        resp.StatusCode,
+		Title:         pageText(pageTitle, body),
+		Message:       pageText(pageParagraph, body),
+		PostLogoutURI: postLogout,
+	}
+}
+
+// signOutServer is the loopback server of one sign-out: "/" sends the
+// browser to the provider, PostLogoutPath receives it back.
+type signOutServer struct {
+	*callbackServer
+	handler *signOutHandler
+	done    chan struct{}
+}
+
+func startSignOut(opts SignOutOptions, state, startPath string) (*signOutServer, error) {
+	lb, err := parseLoopback(LoginOptions{RedirectURL: opts.RedirectURL, Ports: opts.Ports})
+	if err != nil {
+		return nil, err
+	}
+	lns, port, err := listenLoopback(lb.host, lb.ports)
+	if err != nil {
+		return nil, err
+	}
+	hostport := net.JoinHostPort(lb.host, strconv.Itoa(port))
+	redirect := "http://" + hostport + PostLogoutPath
+	if lb.verbatim != "" {
+		// The redirect URI as the person wrote it (localhost, say), with
+		// the sign-out's path: what they register is what is sent.
+		u, _ := url.Parse(lb.verbatim)
+		u.Path, u.RawPath = PostLogoutPath, ""
+		redirect = u.String()
+	}
+	hosts := []string{hostport}
+	if port == 80 {
+		hosts = append(hosts, hostOnly(lb.host))
+	}
+	page, err := newCallbackHandler(hosts, PostLogoutPath, state, "", nil)
+	if err != nil {
+		closeAll(lns)
+		return nil, err
+	}
+	done := make(chan struct{})
+	h := &signOutHandler{page: page, state: state, startPath: startPath, done: done}
+	s := &signOutServer{
+		callbackServer: &callbackServer{redirectURL: redirect, host: lb.host, port: port},
+		handler:        h,
+		done:           done,
+	}
+	s.serve(lns, h)
+	return s, nil
+}
+
+// signOutHandler serves the two pages of a sign-out.
+type signOutHandler struct {
+	page      *callbackHandler // Host check, headers and the page template
+	state     string
+	startPath string // random: the address that sends the browser to the provider, once
+	done      chan struct{}
+
+	mu       sync.Mutex
+	start    string // the sign-out request startPath redirects to; "" until checked
+	started  bool   // startPath was used
+	finished bool
+}
+
+func (h *signOutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.page.guard(w, r) {
+		return
+	}
+	path := r.URL.EscapedPath()
+	if path != h.startPath && path != PostLogoutPath {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.finished {
+		h.page.render(w, http.StatusBadRequest, page{
+			Title: "Sign-out already finished", Class: "err",
+			Message: "idcsctl has already seen the domain end this browser session.",
+			Next:    "You can close this window.",
+		})
+		return
+	}
+	if path == h.startPath {
+		switch {
+		case h.start == "":
+			http.NotFound(w, r)
+		case h.started:
+			h.page.render(w, http.StatusBadRequest, page{
+				Title: "Sign-out link already used", Class: "err",
+				Message: "This link has already sent a browser to the identity domain's sign-out page. If that was not this browser, someone else on this machine used it.",
+				Next:    "Return to the terminal: run idcsctl logout --browser again after signing in, or sign out at the domain yourself.",
+			})
+		default:
+			h.started = true
+			http.Redirect(w, r, h.start, http.StatusFound)
+		}
+		return
+	}
+	if states := r.URL.Query()["state"]; len(states) != 1 || subtle.ConstantTimeCompare([]byte(states[0]), []byte(h.state)) != 1 {
+		// An old tab, or a forged link: the real answer may still come.
+		h.page.render(w, http.StatusBadRequest, page{
+			Title: "Not this sign-out", Class: "err",
+			Message: "This page does not belong to the sign-out idcsctl is waiting for (its state does not match).",
+			Next:    "Return to the terminal.",
+		})
+		return
+	}
+	h.finished = true
+	h.page.render(w, http.StatusOK, page{
+		Title: "Signed out", Class: "ok",
+		Message: "The identity domain has ended your browser session.",
+		Next:    "The next sign-in in this browser asks for your password again. You can close this window.",
+		Close:   true,
+	})
+	close(h.done)
+}

@@ -1,0 +1,70 @@
+package auth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestSignOutHandler(t *testing.T) {
+	const host = "127.0.0.1:8000"
+	page, err := newCallbackHandler([]string{host}, PostLogoutPath, "the-state", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "/sign-out/random"
+	h := &signOutHandler{page: page, state: "the-state", startPath: start, done: make(chan struct{})}
+	serve := func(method, target, hostHeader string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, nil)
+		r.Host = hostHeader
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	finished := func() bool {
+		select {
+		case <-h.done:
+			return true
+		default:
+			return false
+		}
+	}
+
+	if w := serve("GET", start, host); w.Code != http.StatusNotFound {
+		t.Errorf("the start address before the request is checked: %d, want 404", w.Code)
+	}
+	h.start = "https://idcs.example.com/oauth2/v1/userlogout?id_token_hint=x"
+	steps := []struct {
+		name, method, target, host string
+		want                       int
+		wantText                   string
+	}{
+		{"foreign Host (DNS rebinding)", "GET", start, "evil.example:8000", http.StatusBadRequest, "unexpected Host"},
+		{"a guessed address", "GET", "/", host, http.StatusNotFound, ""},
+		{"the short address sends the browser on", "GET", start, host, http.StatusFound, ""},
+		{"once", "GET", start, host, http.StatusBadRequest, "Sign-out link already used"},
+		{"a link checker", "HEAD", PostLogoutPath + "?state=the-state", host, http.StatusMethodNotAllowed, ""},
+		{"another path", "GET", "/callback?state=the-state", host, http.StatusNotFound, ""},
+		{"wrong state", "GET", PostLogoutPath + "?state=forged", host, http.StatusBadRequest, "Not this sign-out"},
+		{"repeated state", "GET", PostLogoutPath + "?state=the-state&state=the-state", host, http.StatusBadRequest, "Not this sign-out"},
+		{"the domain sends the browser back", "GET", PostLogoutPath + "?state=the-state", host, http.StatusOK, "Signed out"},
+		{"again", "GET", PostLogoutPath + "?state=the-state", host, http.StatusBadRequest, "Sign-out already finished"},
+		{"the short address after the end", "GET", start, host, http.StatusBadRequest, "Sign-out already finished"},
+	}
+	for _, s := range steps {
+		w := serve(s.method, s.target, s.host)
+		if w.Code != s.want || !strings.Contains(w.Body.String(), s.wantText) {
+			t.Errorf("%s: %d %q, want %d with %q", s.name, w.Code, w.Body.String(), s.want, s.wantText)
+		}
+		if s.name == "the short address sends the browser on" && w.Header().Get("Location") != h.start {
+			t.Errorf("%s: Location %q", s.name, w.Header().Get("Location"))
+		}
+		if got := w.Header().Get("Cache-Control"); s.host == host && got != "no-store" {
+			t.Errorf("%s: Cache-Control %q", s.name, got)
+		}
+		if done := finished(); done != (s.want == http.StatusOK || s.name == "again" || s.name == "the short address after the end") {
+			t.Errorf("%s: finished = %v", s.name, done)
+		}
+	}
+}
