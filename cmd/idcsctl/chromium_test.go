@@ -89,8 +89,9 @@ func chromiumCondition(b *chromium) func(string) (bool, error) {
 }
 
 // chromium is one headless Chromium shared by the scripts of a test. Each
-// sign-in gets a tab in a browser context of its own, a private window, so
-// scripts running in parallel share no cookies.
+// script gets a tab in a browser context of its own, a private window kept
+// open for the whole script: its sign-ins share cookies (the domain's
+// session), and scripts running in parallel share none.
 type chromium struct {
 	ctx   context.Context // the browser's; tabs are its children
 	shots string          // where screenshots go
@@ -170,9 +171,15 @@ func (b *lockedBuffer) tail(n int) string {
 	return s
 }
 
-// handoff receives the URLs chromium-open is given, for one script.
+// handoff receives the URLs chromium-open is given, for one script, and
+// holds the script's Chromium tab.
 type handoff struct {
 	urls chan string
+
+	mu       sync.Mutex
+	tabCtx   context.Context // the script's tab; nil until first used
+	closeTab func()
+	commands int // chromium commands run so far
 }
 
 // setupChromiumHandoff gives a script its own handoff, so parallel scripts
@@ -193,6 +200,13 @@ func setupChromiumHandoff(e *testscript.Env) error {
 		}
 	}))
 	e.Defer(srv.Close)
+	e.Defer(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.closeTab != nil {
+			h.closeTab()
+		}
+	})
 	e.Values["handoff"] = h
 	e.Vars = append(e.Vars, envChromiumHandoff+"="+srv.URL)
 	return nil
@@ -234,19 +248,29 @@ func handOff(to, raw string) error {
 	return nil
 }
 
-// cmdChromium drives Chromium through a sign-in a script started:
+// cmdChromium drives Chromium through what a script started:
 //
-//	chromium signin USER PASSWORD
+//	chromium signin USER PASSWORD   the sign-in page must ask for the password
+//	chromium resume                 the domain's session signs in, no form shown
+//	chromium signout                idcsctl's sign-out address leads to its "Signed out" page
 //
-// It waits for the URL idcsctl handed to chromium-open, loads it, takes a
-// screenshot of the sign-in page, types the user name and password into
-// #username and #password, clicks #signin, and waits until Chromium shows
-// idcsctl's "Signed in" page at the redirect URI, of which it takes a
-// screenshot too.
+// Each waits for the URL idcsctl handed to chromium-open and loads it in the
+// script's own tab. signin takes a screenshot of the sign-in page, types the
+// user name and password into #username and #password, clicks #signin, and
+// waits until Chromium shows idcsctl's "Signed in" page at the redirect URI;
+// resume waits for that page and fails if the sign-in form shows instead;
+// signout waits for idcsctl's "Signed out" page at the post-logout redirect
+// URI, /signed-out. Each takes a screenshot of the page it ends on.
 func cmdChromium(b *chromium) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 3 || args[0] != "signin" {
-			ts.Fatalf("usage: chromium signin USER PASSWORD")
+		usage := "usage: chromium signin USER PASSWORD | chromium resume | chromium signout"
+		if neg || len(args) == 0 {
+			ts.Fatalf("%s", usage)
+		}
+		switch {
+		case args[0] == "signin" && len(args) == 3, args[0] == "resume" && len(args) == 1, args[0] == "signout" && len(args) == 1:
+		default:
+			ts.Fatalf("%s", usage)
 		}
 		if b == nil {
 			ts.Fatalf("Chromium is not running; guard the script with [!chromium] skip")
@@ -258,7 +282,26 @@ func cmdChromium(b *chromium) func(ts *testscript.TestScript, neg bool, args []s
 		case <-time.After(20 * time.Second):
 			ts.Fatalf("no URL was handed to Chromium within 20s; does the script set BROWSER=chromium-open?")
 		}
-		shots, err := b.signIn(raw, args[1], args[2], filepath.Join(b.shots, ts.Name()))
+		tab, err := h.tab(b)
+		ts.Check(err)
+		// Screenshots are named after the script, and after the command's
+		// place in it from the second command on.
+		h.mu.Lock()
+		h.commands++
+		prefix := filepath.Join(b.shots, ts.Name())
+		if h.commands > 1 {
+			prefix += fmt.Sprintf("-%d", h.commands)
+		}
+		h.mu.Unlock()
+		var shots []string
+		switch args[0] {
+		case "signin":
+			shots, err = b.signIn(tab, raw, args[1], args[2], prefix)
+		case "resume":
+			shots, err = b.resume(tab, raw, prefix)
+		case "signout":
+			shots, err = b.signOut(tab, raw, prefix)
+		}
 		for _, s := range shots {
 			ts.Logf("screenshot: %s", s)
 		}
@@ -266,9 +309,104 @@ func cmdChromium(b *chromium) func(ts *testscript.TestScript, neg bool, args []s
 	}
 }
 
-// signIn runs one sign-in in a private tab and returns the screenshots it
-// took, named prefix-*.png.
-func (b *chromium) signIn(raw, user, password, prefix string) ([]string, error) {
+// tab is the script's tab, opened on first use in a browser context of the
+// script's own, like a private window kept open for the whole script: its
+// cookies (the domain's session) last from one command to the next, and no
+// other script sees them. It closes when the script ends.
+func (h *handoff) tab(b *chromium) (context.Context, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tabCtx != nil {
+		return h.tabCtx, nil
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	// The first Do on a context opens its tab and ties the tab's session to
+	// the context it is given, so it gets the tab's own context, and the
+	// wait for it is bounded here instead.
+	opened := make(chan error, 1)
+	go func() { opened <- chromedp.Do(tab) }()
+	select {
+	case err := <-opened:
+		if err != nil {
+			closeTab()
+			return nil, fmt.Errorf("open a private Chromium tab: %w", err)
+		}
+	case <-time.After(15 * time.Second):
+		closeTab()
+		return nil, errors.New("Chromium did not open a tab within 15s")
+	}
+	h.tabCtx, h.closeTab = tab, closeTab
+	return tab, nil
+}
+
+// chromiumPage drives one page load in a tab: bounded steps, screenshots, and on
+// failure a screenshot and the page Chromium shows.
+type chromiumPage struct {
+	b      *chromium
+	tab    context.Context
+	prefix string
+	shots  []string
+}
+
+func (p *chromiumPage) shoot(name string) error {
+	ctx, cancel := context.WithTimeout(p.tab, 15*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	path := p.prefix + "-" + name + ".png"
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		return err
+	}
+	p.shots = append(p.shots, path)
+	return nil
+}
+
+// step runs actions with a bound of their own, so that on failure the tab
+// still answers what it shows.
+func (p *chromiumPage) step(what string, actions ...chromedp.Action[chromedp.Void]) error {
+	sctx, scancel := context.WithTimeout(p.tab, 15*time.Second)
+	defer scancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		return fmt.Errorf("%s: %w; Chromium shows %s", what, err, p.b.where(p.tab))
+	}
+	return nil
+}
+
+func (p *chromiumPage) fail(err error) ([]string, error) {
+	_ = p.shoot("failure")
+	return p.shots, err
+}
+
+// landed checks that the tab shows idcsctl's page titled title at the
+// scheme, host and path of want, and takes a screenshot named shot.
+func (p *chromiumPage) landed(want *url.URL, title, shot string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(p.tab, 15*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return p.fail(err)
+	}
+	at, err := url.Parse(loc)
+	if err != nil || at.Scheme != want.Scheme || at.Host != want.Host || at.Path != want.Path {
+		return p.fail(fmt.Errorf("the %q page is at %s, not at %s", title, p.b.where(p.tab), want))
+	}
+	got, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		return p.fail(err)
+	}
+	if got != title+" - idcsctl" {
+		return p.fail(fmt.Errorf("the page is titled %q, want %q", got, title+" - idcsctl"))
+	}
+	if err := p.shoot(shot); err != nil {
+		return p.shots, err
+	}
+	return p.shots, nil
+}
+
+// redirectOf is the redirect URI of a handed sign-in URL.
+func redirectOf(raw string) (*url.URL, error) {
 	authURL, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("the handed URL cannot be parsed: %w", err)
@@ -277,83 +415,76 @@ func (b *chromium) signIn(raw, user, password, prefix string) ([]string, error) 
 	if err != nil || redirect.Host == "" {
 		return nil, errors.New("the handed URL has no redirect_uri")
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 40*time.Second)
-	defer cancel()
-	tab, closeTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
-	defer closeTab()
-	// The first Do on a context opens its tab and ties the tab's session to
-	// the context it is given, so it gets the tab's own context, which the
-	// 40-second bound above ends; a step's shorter one would kill the tab
-	// when the step returns.
-	if err := chromedp.Do(tab); err != nil {
-		return nil, fmt.Errorf("open a private Chromium tab: %w", err)
-	}
+	return redirect, nil
+}
 
-	var shots []string
-	shoot := func(name string) error {
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			return fmt.Errorf("screenshot %s: %w", name, err)
-		}
-		path := prefix + "-" + name + ".png"
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			return err
-		}
-		shots = append(shots, path)
-		return nil
+// signIn runs one sign-in on the domain's form and returns the screenshots
+// it took, named prefix-*.png.
+func (b *chromium) signIn(tab context.Context, raw, user, password, prefix string) ([]string, error) {
+	redirect, err := redirectOf(raw)
+	if err != nil {
+		return nil, err
 	}
-	// step runs actions with a bound of their own, so that on failure the
-	// tab still answers what it shows.
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) error {
-		sctx, scancel := context.WithTimeout(tab, 15*time.Second)
-		defer scancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			return fmt.Errorf("%s: %w; Chromium shows %s", what, err, b.where(tab))
-		}
-		return nil
-	}
-	fail := func(err error) ([]string, error) {
-		_ = shoot("failure")
-		return shots, err
-	}
-
-	if err := step("load the sign-in page",
+	p := &chromiumPage{b: b, tab: tab, prefix: prefix}
+	if err := p.step("load the sign-in page",
 		chromedp.Navigate(raw),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.WaitVisible(chromedp.CSS("#password")),
 	); err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
-	if err := shoot("signin"); err != nil {
-		return shots, err
+	if err := p.shoot("signin"); err != nil {
+		return p.shots, err
 	}
-	if err := step("sign in",
+	if err := p.step("sign in",
 		chromedp.SendKeys(chromedp.CSS("#username"), user),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS("#signin")),
 		chromedp.WaitVisible(chromedp.CSS("h1.ok")),
 	); err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
-	loc, err := chromedp.Run(tab, chromedp.Location())
+	return p.landed(redirect, "Signed in", "signed-in")
+}
+
+// resume loads a sign-in URL that the domain's session is to answer without
+// showing its form, and waits for idcsctl's "Signed in" page.
+func (b *chromium) resume(tab context.Context, raw, prefix string) ([]string, error) {
+	redirect, err := redirectOf(raw)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	at, err := url.Parse(loc)
-	if err != nil || at.Scheme != redirect.Scheme || at.Host != redirect.Host || at.Path != redirect.Path {
-		return fail(fmt.Errorf("the success page is at %s, not at the redirect URI %s", b.where(tab), redirect))
+	p := &chromiumPage{b: b, tab: tab, prefix: prefix}
+	if err := p.step("load the sign-in URL",
+		chromedp.Navigate(raw),
+		chromedp.WaitVisible(chromedp.CSS("h1.ok, #password")),
+	); err != nil {
+		return p.fail(err)
 	}
-	title, err := chromedp.Run(tab, chromedp.Title())
+	form, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("#password") !== null`))
 	if err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
-	if title != "Signed in - idcsctl" {
-		return fail(fmt.Errorf("the callback page is titled %q, want %q", title, "Signed in - idcsctl"))
+	if form {
+		return p.fail(errors.New("the domain showed its sign-in form, although this browser signed in before and its session should have answered"))
 	}
-	if err := shoot("signed-in"); err != nil {
-		return shots, err
+	return p.landed(redirect, "Signed in", "resumed")
+}
+
+// signOut loads idcsctl's sign-out address, which sends Chromium to the
+// domain's sign-out page, and waits until the domain sends it back to
+// idcsctl's "Signed out" page.
+func (b *chromium) signOut(tab context.Context, raw, prefix string) ([]string, error) {
+	start, err := url.Parse(raw)
+	if err != nil || start.Host == "" {
+		return nil, fmt.Errorf("the handed sign-out URL %q cannot be parsed", raw)
 	}
-	return shots, nil
+	p := &chromiumPage{b: b, tab: tab, prefix: prefix}
+	if err := p.step("sign out", chromedp.Navigate(raw), chromedp.WaitVisible(chromedp.CSS("h1.ok"))); err != nil {
+		return p.fail(err)
+	}
+	want := &url.URL{Scheme: start.Scheme, Host: start.Host, Path: "/signed-out"}
+	return p.landed(want, "Signed out", "signed-out")
 }
 
 // where says which page a tab shows, without the query, which may hold a

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
 )
@@ -405,7 +406,11 @@ func TestDebugRedactsEverySecretOfEveryCommand(t *testing.T) {
 	secretEnv := []string{"IDCSCTL_CLIENT_SECRET=" + emulator.DemoConfidentialClientSecret}
 
 	// Sign-ins: the browser, public and confidential.
-	e.run(step{args: []string{"login", "--debug", "--domain", u, "--client-id", pub, "--port", strconv.Itoa(e.port())}, network: true})
+	first := e.port()
+	if err := e.emu.AddPostLogoutRedirectURI(pub, fmt.Sprintf("http://127.0.0.1:%d%s", first, auth.PostLogoutPath)); err != nil {
+		t.Fatal(err)
+	}
+	e.run(step{args: []string{"login", "--debug", "--domain", u, "--client-id", pub, "--port", strconv.Itoa(first)}, network: true})
 	e.run(step{args: []string{"login", "--debug", "-p", "conf", "--domain", u, "--client-id", conf, "--port", strconv.Itoa(e.port())}, env: secretEnv, network: true})
 	// The application itself, its secret from stdin.
 	e.run(step{args: []string{"login", "--debug", "-p", "app", "--client-credentials", "--client-secret-stdin", "--domain", u, "--client-id", conf},
@@ -452,6 +457,8 @@ func TestDebugRedactsEverySecretOfEveryCommand(t *testing.T) {
 	e.emu.RevokeAll()
 	e.run(step{args: []string{"token", "--debug", "--margin", "2h"}, want: exitLoginRequired, network: true})
 
+	// The browser sign-out sends the ID token to the domain as id_token_hint.
+	e.run(step{args: []string{"logout", "--debug", "--browser", "--timeout", "20s"}, network: true})
 	e.run(step{args: []string{"logout", "--debug", "-p", "conf"}, env: secretEnv, network: true})
 	e.run(step{args: []string{"logout", "--debug", "--all"}, env: secretEnv, network: true})
 	// The demo runs its own emulator, whose secrets this recorder never
