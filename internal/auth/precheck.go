@@ -55,25 +55,11 @@ var oauthErrorCodes = []string{
 // page): a browser may well get through where this request did not. A
 // network error is left to the browser without a word.
 func (c *Client) checkAuthorizeRequest(ctx context.Context, stderr io.Writer, authURL, redirectURI string) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
-	if err != nil {
+	resp, body, u, ok := c.probe(ctx, authURL)
+	if !ok {
 		return nil
 	}
-	req.Header.Set("Accept", "text/html")
-	hc := *httpClient(c.HTTP)
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var body []byte
-	if resp.StatusCode >= 400 {
-		body, _ = readLimited(resp.Body)
-	}
-	v := judgeAuthorizeAnswer(resp, body, req.URL, redirectURI, c.ClientID)
+	v := judgeAuthorizeAnswer(resp, body, u, redirectURI, c.ClientID)
 	if v.warning != "" {
 		fmt.Fprintf(stderr, "warning: %s; opening the browser anyway.\n", v.warning)
 	}
@@ -81,6 +67,33 @@ func (c *Client) checkAuthorizeRequest(ctx context.Context, stderr io.Writer, au
 		return v.refused
 	}
 	return nil
+}
+
+// probe sends a request a browser is about to be sent with, as the browser
+// would but without cookies and without following redirects, and returns
+// the answer (its body read, up to 1 MiB, only for 4xx and 5xx) and the
+// URL requested; ok is false when no answer came (the browser may still
+// reach what this process cannot).
+func (c *Client) probe(ctx context.Context, target string) (resp *http.Response, body []byte, u *url.URL, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	req.Header.Set("Accept", "text/html")
+	hc := *httpClient(c.HTTP)
+	hc.Jar = nil
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = hc.Do(req)
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		body, _ = readLimited(resp.Body)
+	}
+	return resp, body, req.URL, true
 }
 
 // verdict is what the pre-check makes of an answer: a refusal that ends the

@@ -50,7 +50,7 @@ type SignOutOptions struct {
 // before any browser was sent there: most often a post-logout redirect URI
 // the application does not register.
 type SignOutRefusedError struct {
-	Status        int    // HTTP status of the answer
+	Status        int    // HTTP status of the answer; a redirect to the domain's error page is 3xx
 	Title         string // the error page's title, made printable
 	Message       string // its first paragraph, made printable
 	PostLogoutURI string // the post_logout_redirect_uri the request named
@@ -118,7 +118,7 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := c.checkSignOutRequest(ctx, end, srv.redirectURL); err != nil {
+	if err := c.checkSignOutRequest(ctx, stderr, end, srv.redirectURL); err != nil {
 		return err
 	}
 	srv.handler.mu.Lock()
@@ -169,37 +169,27 @@ func endSessionURL(endpoint, idToken, postLogout, state string) (string, error) 
 	return u.String(), nil
 }
 
-// checkSignOutRequest sends the sign-out request as the browser would,
-// without cookies and without following redirects: a 4xx answer is the
-// provider refusing it (IDCS answers an unregistered post-logout URI with an
-// error page) and ends the sign-out before a browser shows that page to no
-// one. Anything else, a network error included, is left to the browser.
-func (c *Client) checkSignOutRequest(ctx context.Context, endURL, postLogout string) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endURL, nil)
-	if err != nil {
+// checkSignOutRequest sends the sign-out request first (probe), and judges
+// the answer as the sign-in's pre-check does (judgeAuthorizeAnswer): only a
+// recognisable refusal, such as IDCS's page for an unregistered post-logout
+// redirect URI or a redirect to its error page, ends the sign-out before a
+// browser shows that page to no one. An answer it does not recognise (a
+// firewall's 403, a rate limiter's 429) gives one warning line and the
+// browser opens as usual; no answer opens it without a word.
+func (c *Client) checkSignOutRequest(ctx context.Context, stderr io.Writer, endURL, postLogout string) error {
+	resp, body, u, ok := c.probe(ctx, endURL)
+	if !ok {
 		return nil
 	}
-	req.Header.Set("Accept", "text/html")
-	hc := *httpClient(c.HTTP)
-	hc.Jar = nil
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
+	v := judgeAuthorizeAnswer(resp, body, u, postLogout, c.ClientID)
+	if r := v.refused; r != nil {
+		return &SignOutRefusedError{Status: r.Status, Title: r.Title, Message: r.Message, PostLogoutURI: postLogout}
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 400 || resp.StatusCode > 499 {
-		return nil
+	if v.warning != "" {
+		fmt.Fprintf(stderr, "warning: the domain answered the sign-out request with HTTP %d (%s), which is not a refusal idcsctl recognises; opening the browser anyway.\n",
+			resp.StatusCode, printable(contentType(resp), 60))
 	}
-	body, _ := readLimited(resp.Body)
-	return &SignOutRefusedError{
-		Status:        resp.StatusCode,
-		Title:         pageText(pageTitle, body),
-		Message:       pageText(pageParagraph, body),
-		PostLogoutURI: postLogout,
-	}
+	return nil
 }
 
 // signOutServer is the loopback server of one sign-out: "/" sends the

@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSignOutHandler(t *testing.T) {
@@ -66,5 +69,58 @@ func TestSignOutHandler(t *testing.T) {
 		if done := finished(); done != (s.want == http.StatusOK || s.name == "again" || s.name == "the short address after the end") {
 			t.Errorf("%s: finished = %v", s.name, done)
 		}
+	}
+}
+
+func TestSignOutPreCheckEndsOnlyOnARecognisedRefusal(t *testing.T) {
+	tests := []struct {
+		name        string
+		answer      func(w http.ResponseWriter, r *http.Request)
+		wantRefused bool
+		wantWarning bool
+	}{
+		{"the domain's page for an unregistered post-logout URI", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `<title>Invalid redirect URI</title><p>The post_logout_redirect_uri is not registered for the application.</p>`)
+		}, true, false},
+		{"a redirect to the domain's error page", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/ui/v1/error?code=x", http.StatusFound)
+		}, true, false},
+		{"a firewall's 403", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<title>Access denied</title><p>Request blocked.</p>`)
+		}, false, true},
+		{"a rate limiter's 429", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusTooManyRequests)
+		}, false, true},
+		{"the redirect back", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Query().Get("post_logout_redirect_uri"), http.StatusFound)
+		}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(tt.answer))
+			defer srv.Close()
+			c := &Client{Metadata: &Metadata{EndSessionEndpoint: srv.URL + "/oauth2/v1/userlogout"}, ClientID: "app", HTTP: srv.Client()}
+			var stderr strings.Builder
+			opened := false
+			err := c.SignOut(t.Context(), SignOutOptions{IDToken: "header.claims.signature", OpenBrowser: func(string) error { opened = true; return nil },
+				Stderr: &stderr, Timeout: 200 * time.Millisecond})
+			var refused *SignOutRefusedError
+			if got := errors.As(err, &refused); got != tt.wantRefused || opened == tt.wantRefused {
+				t.Fatalf("err = %v, browser opened %v; want refused %v", err, opened, tt.wantRefused)
+			}
+			if !tt.wantRefused && !errors.Is(err, ErrTimeout) {
+				t.Errorf("err = %v, want the wait for the browser to time out", err)
+			}
+			if got := strings.Contains(stderr.String(), "warning: the domain answered the sign-out request"); got != tt.wantWarning {
+				t.Errorf("warning %v, want %v:\n%s", got, tt.wantWarning, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "header.claims.signature") || (err != nil && strings.Contains(err.Error(), "header.claims.signature")) {
+				t.Error("the ID token was shown")
+			}
+		})
 	}
 }
