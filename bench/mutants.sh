@@ -107,12 +107,8 @@ mutant nonce internal/auth/login.go \
   ./internal/auth:TestEndToEnd './cmd/idcsctl:TestScripts$/login_nonce'
 
 mutant refresh-lock internal/session/session.go \
-  '	unlock, err := store.Lock(ctx, m.LockDir, m.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("lock profile %q for refresh: %w", m.Profile, err)
-	}
-	defer unlock()' \
-  '	var err error' \
+  'unlock, err := store.LockWith(ctx, m.LockDir, m.Profile, m.lockOptions("refreshing its tokens"))' \
+  'unlock, err := func() error { return nil }, error(nil)' \
   ./internal/session
 
 mutant lock-reread internal/session/session.go \
