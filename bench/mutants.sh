@@ -129,8 +129,8 @@ mutant refresh-keeps-old-token internal/session/session.go \
   ./internal/session
 
 mutant file-mode-written internal/store/file.go \
-  'tmp.Chmod(0o600)' \
-  'tmp.Chmod(0o644)' \
+  'atomicfile.Write(s.path(profile), b, 0o600)' \
+  'atomicfile.Write(s.path(profile), b, 0o644)' \
   ./internal/store
 
 mutant file-mode-read internal/store/file.go \
@@ -143,11 +143,11 @@ mutant file-owner-read internal/store/file.go \
   'ok && owner != owner' \
   ./internal/store
 
-mutant atomic-file-write internal/store/file.go \
-  'func writeFileAtomic(path string, data []byte) (err error) {' \
-  'func writeFileAtomic(path string, data []byte) (err error) {
+mutant atomic-file-write internal/atomicfile/atomicfile.go \
+  'func Write(path string, data []byte, mode fs.FileMode) (err error) {' \
+  'func Write(path string, data []byte, mode fs.FileMode) (err error) {
 	if true {
-		return os.WriteFile(path, data, 0o600)
+		return os.WriteFile(path, data, mode)
 	}' \
   './internal/store:TestFileStore'
 

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idcsctl/idcsctl/internal/atomicfile"
 	"github.com/idcsctl/idcsctl/internal/origin"
 )
 
@@ -378,7 +379,7 @@ func (d *Discoverer) save(e cacheEntry) {
 	if err != nil {
 		return
 	}
-	_ = writeFileAtomic(d.cachePath(e.Domain), data)
+	_ = writeCache(d.cachePath(e.Domain), data)
 }
 
 // cachePath names the file by a hash of the domain URL, so any URL gives a
@@ -388,35 +389,13 @@ func (d *Discoverer) cachePath(key string) string {
 	return filepath.Join(d.CacheDir, "discovery-"+hex.EncodeToString(sum[:16])+".json")
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so a reader never sees half a file and a crash never leaves one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// writeCache writes one discovery cache entry, in a private folder made
+// when it is missing.
+func writeCache(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // httpClient is the caller's client, or the default one whose requests are

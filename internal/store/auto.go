@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/atomicfile"
 )
 
 const fallbackFolder = "fallback"
@@ -192,7 +194,7 @@ func (a *autoStore) notice(u *UnavailableError) {
 	fmt.Fprintf(a.warn, "idcsctl: no usable keyring (%s), so tokens are kept in 0600 files in %s; said once. Fix: %s\n",
 		cause, a.file.folder(), oneLine(u.Fix))
 	if ensurePrivateDir(a.dir) == nil && ensurePrivateDir(folder) == nil {
-		_ = writeFileAtomic(marker, []byte(cause))
+		_ = atomicfile.Write(marker, []byte(cause), 0o600)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/atomicfile"
 )
 
 const (
@@ -138,43 +140,10 @@ func (s *fileStore) Save(_ context.Context, profile string, t *Token) error {
 	if err := ensurePrivateDir(s.folder()); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.path(profile), b); err != nil {
+	if err := atomicfile.Write(s.path(profile), b, 0o600); err != nil {
 		return fmt.Errorf("save token of profile %q: %w", profile, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old file or the new one, never a mix: temp file in the same folder, fsync,
-// rename over the old file, fsync the folder so the rename itself is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*") // CreateTemp makes it 0600
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
-		return fmt.Errorf("set mode of %s: %w", tmp.Name(), err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("flush %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return syncDir(dir)
 }
 
 // ensurePrivateDir creates dir 0700 whatever the umask. A folder that
@@ -238,7 +207,7 @@ func (s *fileStore) Delete(_ context.Context, profile string) error {
 	if err != nil {
 		return fmt.Errorf("delete token of profile %q: %w", profile, err)
 	}
-	return syncDir(s.folder())
+	return atomicfile.SyncDir(s.folder())
 }
 
 func (s *fileStore) Profiles(_ context.Context) ([]string, error) {

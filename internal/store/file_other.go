@@ -14,10 +14,6 @@ func isWindows() bool { return runtime.GOOS == "windows" }
 // ownerUID is unknown where files have no Unix owner.
 func ownerUID(fs.FileInfo) (int, bool) { return 0, false }
 
-// syncDir does nothing: Go cannot open a folder for flushing on Windows, and
-// NTFS journals the rename's metadata itself.
-func syncDir(string) error { return nil }
-
 // openTokenFile opens path for reading, refusing a symlink. Without
 // O_NOFOLLOW the link is checked with Lstat before the open, and the opened
 // file compared with what Lstat saw; when another process's Save renamed a
