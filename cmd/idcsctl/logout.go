@@ -95,14 +95,17 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 	}
 	var idToken string
 	if o.browser {
-		// The sign-out waits on the person: Ctrl-C ends it as cancelled.
+		// The sign-out waits on the person: Ctrl-C ends it, and says what is left.
 		a.watchInterrupts()
 		idToken = a.storedIDToken(ctx, cur)
 	}
 	var errs []error
+	forgotten := false // the profile whose browser session ends lost its tokens here
 	for _, p := range targets {
 		if err := a.logoutProfile(ctx, p, o.noRevoke); err != nil {
 			errs = append(errs, err)
+		} else if p.Name == cur.Name {
+			forgotten = true
 		}
 	}
 	if o.all {
@@ -129,7 +132,7 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 		}
 	}
 	if o.browser {
-		if err := a.browserSignOut(ctx, cur, idToken, o); err != nil {
+		if err := a.browserSignOut(ctx, cur, idToken, o, forgotten); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -156,13 +159,20 @@ func (a *app) storedIDToken(ctx context.Context, p *config.Resolved) string {
 }
 
 // browserSignOut ends the domain's browser session, once the tokens are
-// revoked and forgotten; its errors say that the tokens are gone either way.
-func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken string, o *logoutOptions) error {
+// revoked and forgotten (forgotten says they were); its errors say that
+// the tokens are gone either way.
+func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken string, o *logoutOptions, forgotten bool) error {
 	if _, err := requireDomain(p); err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return signOutInterrupted(p.Name, o.noRevoke, forgotten, "")
+	}
 	c, err := a.client(ctx, p)
 	if err != nil {
+		if ctx.Err() != nil {
+			return signOutInterrupted(p.Name, o.noRevoke, forgotten, "")
+		}
 		return fmt.Errorf("could not end the domain's browser session: %w", err)
 	}
 	plan := a.planBrowser(false, o.browserCommand, "", false)
@@ -186,10 +196,38 @@ func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken st
 		return fmt.Errorf("the tokens are forgotten, but the domain's browser session cannot be ended: %w", err)
 	case errors.As(err, &refused):
 		return fmt.Errorf("the tokens are forgotten, but the domain's browser session lives on: %w", err)
-	case errors.Is(err, auth.ErrTimeout), errors.Is(err, auth.ErrCancelled):
+	case errors.Is(err, auth.ErrCancelled):
+		return signOutInterrupted(p.Name, o.noRevoke, forgotten, c.Metadata.EndSessionEndpoint)
+	case errors.Is(err, auth.ErrTimeout):
 		return fmt.Errorf("the tokens are forgotten, but the domain did not confirm the end of its browser session (%w); to end it, open %s in the browser", err, c.Metadata.EndSessionEndpoint)
 	}
 	return fmt.Errorf("the tokens are forgotten, but the domain's browser session could not be ended: %w", err)
+}
+
+// interruptedError is Ctrl-C during a command that is not a sign-in, in
+// that command's own words; it exits 3 like any interruption.
+type interruptedError struct{ msg string }
+
+func (e *interruptedError) Error() string { return e.msg }
+func (e *interruptedError) Unwrap() error { return context.Canceled }
+
+// signOutInterrupted says what a Ctrl-C during logout --browser left: the
+// tokens went first (revoked, unless --no-revoke), so only the domain's
+// browser session may live on, and endSession (when known) ends it by hand.
+func signOutInterrupted(profile string, noRevoke, forgotten bool, endSession string) error {
+	gone := "revoked at the domain and removed from this machine"
+	if noRevoke {
+		gone = "removed from this machine (not revoked: --no-revoke)"
+	}
+	tokens := fmt.Sprintf("the tokens of profile %q were already %s", profile, gone)
+	if !forgotten {
+		tokens = fmt.Sprintf("the tokens of profile %q may not all be gone (see above)", profile)
+	}
+	howTo := "sign out of the domain in the browser"
+	if endSession != "" {
+		howTo = "open " + endSession + " in the browser"
+	}
+	return &interruptedError{fmt.Sprintf("sign-out interrupted: %s, but the domain's browser session may live on; to end it, %s", tokens, howTo)}
 }
 
 func (a *app) logoutProfile(ctx context.Context, p *config.Resolved, noRevoke bool) error {
