@@ -50,9 +50,9 @@ func (a *app) checkOCI(ctx context.Context, r *doctorReport, p *config.Resolved)
 		case s.Expiry.IsZero():
 			r.add(name, checkWarn, "the session's token or key file is missing or unreadable in "+s.Paths.Dir, fix)
 		case !now.Before(s.Expiry):
-			r.add(name, checkWarn, fmt.Sprintf("expired at %s (tenancy %s, region %s)", formatTime(s.Expiry), s.Tenancy, s.Region), fix+" (it exchanges anew)")
+			r.add(name, checkWarn, fmt.Sprintf("expired at %s (tenancy %s, region %s)", a.when(s.Expiry), s.Tenancy, s.Region), fix+" (it exchanges anew)")
 		default:
-			r.add(name, checkOK, fmt.Sprintf("valid until %s (tenancy %s, region %s, %s)", formatTime(s.Expiry), s.Tenancy, s.Region, rec.ConfigPath), "")
+			r.add(name, checkOK, fmt.Sprintf("valid until %s (tenancy %s, region %s, %s)", a.when(s.Expiry), s.Tenancy, s.Region, rec.ConfigPath), "")
 		}
 	}
 }

@@ -129,7 +129,7 @@ func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
 	if s.Exchanged {
 		verb = "was exchanged; valid"
 	}
-	fmt.Fprintf(w, "OCI session %q %s until %s (tenancy %s, region %s).\n", s.Name, verb, formatTime(s.Expiry), s.Tenancy, s.Region)
+	fmt.Fprintf(w, "OCI session %q %s until %s (tenancy %s, region %s).\n", s.Name, verb, a.when(s.Expiry), s.Tenancy, s.Region)
 	configFlag := ""
 	if def, _ := oci.DefaultConfigPath(); o.ociConfig != def {
 		configFlag = " --config-file " + o.ociConfig
@@ -299,7 +299,7 @@ func (a *app) ociStatus() error {
 		case s.ExpiresAt == nil:
 			state = "missing or unreadable"
 		case now.Before(*s.ExpiresAt):
-			state = "valid until " + formatTime(*s.ExpiresAt)
+			state = "valid until " + a.when(*s.ExpiresAt)
 		}
 		fmt.Fprintf(a.deps.Stdout, "%s\tprofile %s\ttenancy %s\tregion %s\t%s\t%s\n", s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), s.Region, state, s.ConfigFile)
 	}

@@ -22,9 +22,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// formatTime shows a time as people read it: see formatWhen, from now.
-func formatTime(t time.Time) string { return formatWhen(t, time.Now()) }
-
 // when shows a time as people read it, from the command's clock.
 func (a *app) when(t time.Time) string { return formatWhen(t, a.deps.Now()) }
 
