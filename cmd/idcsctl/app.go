@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,12 +303,15 @@ func (a *app) freshToken(ctx context.Context, p *config.Resolved) (*store.Token,
 }
 
 func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, margin time.Duration) (*store.Token, *session.Manager, error) {
+	var domain *url.URL
 	if p.Domain != "" {
 		// A domain idcsctl may not talk to is a usage error whether or not
 		// a token is stored, not a reason to sign in again.
-		if _, err := auth.CheckDomainURL(p.Domain); err != nil {
+		d, err := auth.CheckDomainURL(p.Domain)
+		if err != nil {
 			return nil, nil, &usageError{fmt.Errorf("domain of profile %q: %w", p.Name, err)}
 		}
+		domain = d
 	}
 	st, err := a.openStore(ctx, p)
 	if err != nil {
@@ -322,7 +326,7 @@ func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, marg
 	if err != nil {
 		return nil, m, err
 	}
-	if err := checkIssuedFor(t, p); err != nil {
+	if err := issuedFor(t, p, domain); err != nil {
 		return nil, m, err
 	}
 	return t, m, nil
@@ -332,10 +336,22 @@ func checkIssuedFor(t *store.Token, p *config.Resolved) error {
 	if p.Domain == "" || t.Domain == "" {
 		return nil
 	}
-	if _, err := auth.CheckDomainURL(p.Domain); err != nil {
+	d, err := auth.CheckDomainURL(p.Domain)
+	if err != nil {
 		return &usageError{err}
 	}
-	if !auth.SameDomain(t.Domain, p.Domain) || (p.ClientID != "" && t.ClientID != p.ClientID) {
+	return issuedFor(t, p, d)
+}
+
+// issuedFor is checkIssuedFor with the profile's domain already checked
+// (nil when it has none), so that the cached-token path checks it once:
+// the same comparison as auth.SameDomain, without parsing it again.
+func issuedFor(t *store.Token, p *config.Resolved, domain *url.URL) error {
+	if domain == nil || t.Domain == "" {
+		return nil
+	}
+	td, err := auth.CheckDomainURL(t.Domain)
+	if err != nil || td.String() != domain.String() || (p.ClientID != "" && t.ClientID != p.ClientID) {
 		return &session.LoginRequiredError{Profile: p.Name, Reason: fmt.Sprintf("the stored tokens of profile %q were issued for %s (client %s), not for the profile's current domain and client", p.Name, t.Domain, t.ClientID)}
 	}
 	return nil
