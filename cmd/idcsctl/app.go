@@ -275,8 +275,12 @@ func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, err
 	return c, nil
 }
 
-// manager builds the token manager of the profile.
-func (a *app) manager(p *config.Resolved, st store.Store) (*session.Manager, error) {
+// manager opens the profile's token store and builds its token manager.
+func (a *app) manager(ctx context.Context, p *config.Resolved) (*session.Manager, error) {
+	st, err := a.openStore(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := a.stateDir()
 	if err != nil {
 		return nil, err
@@ -313,11 +317,7 @@ func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, marg
 		}
 		domain = d
 	}
-	st, err := a.openStore(ctx, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := a.manager(p, st)
+	m, err := a.manager(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -123,11 +123,7 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 
 // refreshedToken refreshes the profile's token now, as --force-refresh asks.
 func (a *app) refreshedToken(ctx context.Context, p *config.Resolved) (*store.Token, error) {
-	st, err := a.openStore(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	m, err := a.manager(p, st)
+	m, err := a.manager(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +141,7 @@ func (a *app) refreshedToken(ctx context.Context, p *config.Resolved) (*store.To
 
 // scopedToken is the profile's token narrowed to scopes (token --scope).
 func (a *app) scopedToken(ctx context.Context, p *config.Resolved, scopes []string, margin time.Duration, force bool) (*store.Token, error) {
-	st, err := a.openStore(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	m, err := a.manager(p, st)
+	m, err := a.manager(ctx, p)
 	if err != nil {
 		return nil, err
 	}
