@@ -98,7 +98,7 @@ func (a *app) resolveExisting(o config.Overrides) (*config.File, *config.Resolve
 		// Unreadable folders: the store itself will say what is wrong.
 		return f, p, nil
 	}
-	return nil, nil, a.noSuchProfile(f, p.Name)
+	return nil, nil, noSuchProfile(f, p.Name, known)
 }
 
 // unknownProfileError says that a profile does not exist, which ones do,

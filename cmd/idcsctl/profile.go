@@ -72,14 +72,8 @@ func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
 	if err != nil {
 		return &usageError{err}
 	}
-	names := f.Names()
-	if dir, err := a.stateDir(); err == nil {
-		known, _ := store.Known(dir)
-		names = append(names, known...)
-	}
-	slices.Sort(names)
 	var out []profileEntry
-	for _, n := range slices.Compact(names) {
+	for _, n := range allProfileNames(f, a.knownProfiles()) {
 		e := profileEntry{Name: n, Default: n == cur}
 		if p, ok := f.Profiles[n]; ok {
 			e.Domain, e.ClientID, e.InConfig = p.Domain, p.ClientID, true
@@ -133,7 +127,7 @@ func runProfileUse(a *app, o *profileUseOptions) error {
 		return err
 	}
 	if _, ok := f.Profiles[o.name]; !ok {
-		return a.noSuchProfile(f, o.name)
+		return noSuchProfile(f, o.name, a.knownProfiles())
 	}
 	was := f.DefaultProfile
 	if was == o.name {
@@ -197,7 +191,7 @@ func runProfileRm(ctx context.Context, a *app, o *profileRmOptions) error {
 	}
 	known, _ := store.Known(dir)
 	if !inFile && !slices.Contains(known, o.name) {
-		return a.noSuchProfile(f, o.name)
+		return noSuchProfile(f, o.name, known)
 	}
 	p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: o.name})
 	if err != nil {
@@ -240,14 +234,28 @@ func oneProfileArg(cmd *cobra.Command, args []string) error {
 }
 
 // noSuchProfile is the usage error for a profile name that names nothing.
-func (a *app) noSuchProfile(f *config.File, name string) error {
-	names := f.Names()
-	if dir, err := a.stateDir(); err == nil {
-		known, _ := store.Known(dir)
-		names = append(names, known...)
+// known is what store.Known found, so that the folders are read once.
+func noSuchProfile(f *config.File, name string, known []string) error {
+	return unknownProfileError(name, allProfileNames(f, known))
+}
+
+// knownProfiles is the profiles with tokens in the state folder's stores
+// (store.Known); none when the folder cannot be read.
+func (a *app) knownProfiles() []string {
+	dir, err := a.stateDir()
+	if err != nil {
+		return nil
 	}
+	known, _ := store.Known(dir)
+	return known
+}
+
+// allProfileNames is every profile: the config file's and the known ones
+// of the stores, sorted, each once.
+func allProfileNames(f *config.File, known []string) []string {
+	names := append(f.Names(), known...)
 	slices.Sort(names)
-	return unknownProfileError(name, slices.Compact(names))
+	return slices.Compact(names)
 }
 
 // completeProfileArg offers the config's profiles for a NAME argument.
