@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -31,12 +32,7 @@ func parseJSONTemplate(name, text string, shape any) (*jsonTemplate, error) {
 		return nil, usagef("--template: %v", err)
 	}
 	empty := jsonFields(reflect.TypeOf(shape))
-	fields := make([]string, 0, len(empty))
-	for f := range empty {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	return &jsonTemplate{tmpl: t, fields: fields, empty: empty}, nil
+	return &jsonTemplate{tmpl: t, fields: slices.Sorted(maps.Keys(empty)), empty: empty}, nil
 }
 
 // execute writes the document v through the template and a newline.
