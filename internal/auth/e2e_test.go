@@ -39,6 +39,22 @@ func freeRedirect(t *testing.T) string {
 	return fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
 }
 
+// publicLoginClient discovers srv and registers a fresh redirect URI for
+// the demo public client, returning that client and the redirect.
+func publicLoginClient(t *testing.T, srv *emulator.Server) (*auth.Client, string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	md, err := (&auth.Discoverer{HTTP: hc}).Discover(e2eCtx(t), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := freeRedirect(t)
+	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
+		t.Fatal(err)
+	}
+	return &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, HTTP: hc}, redirect
+}
+
 func e2eCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
@@ -137,25 +153,16 @@ func TestEndToEndAgainstTheEmulator(t *testing.T) {
 func TestEndToEndWrongPasswordStopsLoginEarly(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	ctx := e2eCtx(t)
-	hc := &http.Client{Timeout: 10 * time.Second}
-	md, err := (&auth.Discoverer{HTTP: hc}).Discover(ctx, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	redirect := freeRedirect(t)
-	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
-		t.Fatal(err)
-	}
-	c := &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, HTTP: hc}
+	c, redirect := publicLoginClient(t, srv)
 	loginCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	fb := &browser.FormBrowser{HTTP: hc, Username: emulator.DemoUser.UserName, Password: "not-the-password"}
+	fb := &browser.FormBrowser{HTTP: c.HTTP, Username: emulator.DemoUser.UserName, Password: "not-the-password"}
 	fb.Done = func(err error) {
 		if err != nil {
 			cancel(err)
 		}
 	}
-	_, err = c.Login(loginCtx, auth.LoginOptions{RedirectURL: redirect, OpenBrowser: fb.Open})
+	_, err := c.Login(loginCtx, auth.LoginOptions{RedirectURL: redirect, OpenBrowser: fb.Open})
 	if !errors.Is(err, auth.ErrCancelled) {
 		t.Fatalf("err = %v, want ErrCancelled caused by the browser", err)
 	}
@@ -174,17 +181,8 @@ func TestEndToEndLoginRefusesAnIDTokenWithAnotherNonce(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	srv.SetWrongNonce(true)
 	ctx := e2eCtx(t)
-	hc := &http.Client{Timeout: 10 * time.Second}
-	md, err := (&auth.Discoverer{HTTP: hc}).Discover(ctx, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	redirect := freeRedirect(t)
-	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
-		t.Fatal(err)
-	}
-	c := &auth.Client{Metadata: md, ClientID: emulator.DemoPublicClientID, HTTP: hc}
-	fb := &browser.FormBrowser{HTTP: hc, Username: emulator.DemoUser.UserName, Password: emulator.DemoUser.Password}
+	c, redirect := publicLoginClient(t, srv)
+	fb := &browser.FormBrowser{HTTP: c.HTTP, Username: emulator.DemoUser.UserName, Password: emulator.DemoUser.Password}
 	res, err := c.Login(ctx, auth.LoginOptions{RedirectURL: redirect, OpenBrowser: fb.Open})
 	if berr := fb.Wait(); berr != nil {
 		t.Fatalf("the stand-in browser failed: %v", berr)
