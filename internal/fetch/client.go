@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/origin"
 )
 
 // Request is one call to make.
@@ -214,9 +216,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 			return fmt.Errorf("%w: %s redirects in a loop", ErrRedirect, pathOnly(req.URL))
 		}
 	}
-	left := !SameOrigin(req.URL, via[0].URL)
+	left := !origin.Same(req.URL, via[0].URL)
 	for _, hop := range via[1:] {
-		left = left || !SameOrigin(hop.URL, via[0].URL)
+		left = left || !origin.Same(hop.URL, via[0].URL)
 	}
 	if left {
 		req.Header.Del("Authorization")

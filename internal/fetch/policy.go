@@ -127,10 +127,6 @@ func (p *Policy) Check(u *url.URL) error {
 	return &HostError{Host: o.HostPort()}
 }
 
-// SameOrigin reports whether a and b are the same scheme, host and port,
-// however they are written (origin.Same).
-func SameOrigin(a, b *url.URL) bool { return origin.Same(a, b) }
-
 // isLoopback reports whether host names this machine only.
 func isLoopback(host string) bool {
 	if host == "localhost" {
