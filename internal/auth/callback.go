@@ -95,18 +95,13 @@ type callbackServer struct {
 // startCallback binds the first free port of the list and starts serving, so
 // that the server is ready before any browser is sent to the provider.
 func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
-	lns, port, err := listenLoopback(lb.host, lb.ports)
+	lns, port, hosts, err := bindLoopback(lb)
 	if err != nil {
 		return nil, err
 	}
-	hostport := net.JoinHostPort(lb.host, strconv.Itoa(port))
 	redirect := lb.verbatim
 	if redirect == "" {
-		redirect = "http://" + hostport + lb.path
-	}
-	hosts := []string{hostport}
-	if port == 80 {
-		hosts = append(hosts, hostOnly(lb.host))
+		redirect = "http://" + hosts[0] + lb.path
 	}
 	results := make(chan callbackResult, 1)
 	h, err := newCallbackHandler(hosts, lb.path, state, issuer, results)
@@ -123,6 +118,21 @@ func startCallback(lb loopback, state, issuer string) (*callbackServer, error) {
 	}
 	s.serve(lns, h)
 	return s, nil
+}
+
+// bindLoopback binds the first free port of lb's list and returns the
+// listeners, the port, and the Host headers a browser may send for it: the
+// first is host:port, and on port 80 the bare host is one too.
+func bindLoopback(lb loopback) ([]net.Listener, int, []string, error) {
+	lns, port, err := listenLoopback(lb.host, lb.ports)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	hosts := []string{net.JoinHostPort(lb.host, strconv.Itoa(port))}
+	if port == 80 {
+		hosts = append(hosts, hostOnly(lb.host))
+	}
+	return lns, port, hosts, nil
 }
 
 // serve starts answering on every listener with h, with the bounds every

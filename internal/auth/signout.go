@@ -205,22 +205,17 @@ func startSignOut(opts SignOutOptions, state, startPath string) (*signOutServer,
 	if err != nil {
 		return nil, err
 	}
-	lns, port, err := listenLoopback(lb.host, lb.ports)
+	lns, port, hosts, err := bindLoopback(lb)
 	if err != nil {
 		return nil, err
 	}
-	hostport := net.JoinHostPort(lb.host, strconv.Itoa(port))
-	redirect := "http://" + hostport + PostLogoutPath
+	redirect := "http://" + hosts[0] + PostLogoutPath
 	if lb.verbatim != "" {
 		// The redirect URI as the person wrote it (localhost, say), with
 		// the sign-out's path: what they register is what is sent.
 		u, _ := url.Parse(lb.verbatim)
 		u.Path, u.RawPath = PostLogoutPath, ""
 		redirect = u.String()
-	}
-	hosts := []string{hostport}
-	if port == 80 {
-		hosts = append(hosts, hostOnly(lb.host))
 	}
 	page, err := newCallbackHandler(hosts, PostLogoutPath, state, "", nil)
 	if err != nil {
