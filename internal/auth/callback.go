@@ -431,9 +431,9 @@ func (h *callbackHandler) serveStartPage(w http.ResponseWriter, r *http.Request)
 func (h *callbackHandler) outcome(q url.Values) (int, page, callbackResult) {
 	if code := q.Get("error"); code != "" {
 		pe := &ProviderError{Code: code, Description: q.Get("error_description"), URI: q.Get("error_uri"), Endpoint: "authorization"}
-		detail := printable(code, 64)
+		detail := Printable(code, 64)
 		if pe.Description != "" {
-			detail += ": " + printable(pe.Description, 300)
+			detail += ": " + Printable(pe.Description, 300)
 		}
 		return http.StatusOK, page{
 			Title: "Sign-in failed", Class: "err",

@@ -81,10 +81,10 @@ func (c *Client) DeviceLogin(ctx context.Context, opts DeviceOptions) (*Result, 
 		interval = time.Duration(da.Interval) * time.Second
 	}
 
-	fmt.Fprintf(stderr, "To sign in, open %s\nand enter the code: %s\n", printable(da.VerificationURI, 300), printable(da.UserCode, 64))
+	fmt.Fprintf(stderr, "To sign in, open %s\nand enter the code: %s\n", Printable(da.VerificationURI, 300), Printable(da.UserCode, 64))
 	open := da.VerificationURI
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(stderr, "Or open %s (the code is filled in).\n", printable(da.VerificationURIComplete, 300))
+		fmt.Fprintf(stderr, "Or open %s (the code is filled in).\n", Printable(da.VerificationURIComplete, 300))
 		open = da.VerificationURIComplete
 	}
 	// Only an https (or loopback) page is handed to the browser opener: the

@@ -427,7 +427,7 @@ func contentType(resp *http.Response) string {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return printable(ct, 64)
+		return Printable(ct, 64)
 	}
 	return mt
 }

@@ -65,9 +65,9 @@ func (e *ProviderError) Error() string {
 	if e.Endpoint != "" {
 		b.WriteString(" at the " + e.Endpoint + " endpoint")
 	}
-	b.WriteString(": " + printable(e.Code, 64))
+	b.WriteString(": " + Printable(e.Code, 64))
 	if e.Description != "" {
-		b.WriteString(": " + printable(e.Description, 300))
+		b.WriteString(": " + Printable(e.Description, 300))
 	}
 	if hint := providerHint(e.Code); hint != "" {
 		b.WriteString(" (" + hint + ")")
@@ -89,9 +89,6 @@ func providerHint(code string) string {
 	}
 	return ""
 }
-
-// printable is Printable for provider text inside an error.
-func printable(s string, limit int) string { return Printable(s, limit) }
 
 // IsInvalidGrant reports whether err says the grant (a code, a refresh token,
 // a device code) is invalid or expired, so only a new sign-in can help.
@@ -168,7 +165,7 @@ type TokenRejectedError struct {
 func (e *TokenRejectedError) Error() string {
 	msg := fmt.Sprintf("the %s endpoint rejected the access token", e.Endpoint)
 	if e.Code != "" {
-		msg += " (" + printable(e.Code, 64) + ")"
+		msg += " (" + Printable(e.Code, 64) + ")"
 	}
 	return msg + "; refresh it or sign in again"
 }

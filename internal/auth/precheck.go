@@ -130,7 +130,7 @@ func judgeAuthorizeAnswer(resp *http.Response, body []byte, authURL *url.URL, re
 	if status < 400 {
 		if status >= 300 && status < 400 {
 			if loc, err := authURL.Parse(resp.Header.Get("Location")); err == nil && isErrorPage(loc, authURL) {
-				return refused("the domain's error page", "the domain sent the browser to "+printable(loc.Scheme+"://"+loc.Host+loc.Path, 200)+" instead of its sign-in page")
+				return refused("the domain's error page", "the domain sent the browser to "+Printable(loc.Scheme+"://"+loc.Host+loc.Path, 200)+" instead of its sign-in page")
 			}
 		}
 		return verdict{}
@@ -145,7 +145,7 @@ func judgeAuthorizeAnswer(resp *http.Response, body []byte, authURL *url.URL, re
 			Description string `json:"error_description"`
 		}
 		if json.Unmarshal(body, &oe) == nil && slices.Contains(oauthErrorCodes, oe.Code) {
-			return refused(oe.Code, printable(oe.Description, 200))
+			return refused(oe.Code, Printable(oe.Description, 200))
 		}
 		return unknown
 	}
@@ -184,5 +184,5 @@ func pageText(pattern string, page []byte) string {
 		return ""
 	}
 	s := html.UnescapeString(regexp.MustCompile(pageTag).ReplaceAllString(string(m[1]), " "))
-	return printable(strings.Join(strings.Fields(s), " "), 200)
+	return Printable(strings.Join(strings.Fields(s), " "), 200)
 }

@@ -187,7 +187,7 @@ func (c *Client) checkSignOutRequest(ctx context.Context, stderr io.Writer, endU
 	}
 	if v.warning != "" {
 		fmt.Fprintf(stderr, "warning: the domain answered the sign-out request with HTTP %d (%s), which is not a refusal idcsctl recognises; opening the browser anyway.\n",
-			resp.StatusCode, printable(contentType(resp), 60))
+			resp.StatusCode, Printable(contentType(resp), 60))
 	}
 	return nil
 }

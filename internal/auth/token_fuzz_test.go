@@ -153,7 +153,7 @@ func expiresIn(body string) int64 {
 }
 
 // providerText is what a provider may show through its error fields, in
-// either encoding x/oauth2 reads, as printable() would keep it.
+// either encoding x/oauth2 reads, as Printable() would keep it.
 func providerText(body string) string {
 	var parts []string
 	// A struct, as x/oauth2 reads it: its keys match whatever their case,
@@ -165,11 +165,11 @@ func providerText(body string) string {
 	}
 	_ = json.Unmarshal([]byte(body), &j)
 	for _, s := range []string{j.Error, j.Description, j.URI} {
-		parts = append(parts, printable(s, len(s)))
+		parts = append(parts, Printable(s, len(s)))
 	}
 	if q, err := url.ParseQuery(body); err == nil {
 		for _, k := range []string{"error", "error_description", "error_uri"} {
-			parts = append(parts, printable(q.Get(k), len(q.Get(k))))
+			parts = append(parts, Printable(q.Get(k), len(q.Get(k))))
 		}
 	}
 	return strings.Join(parts, "\n")

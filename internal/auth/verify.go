@@ -65,7 +65,7 @@ func (c *Client) verify(ctx context.Context, raw, nonce, accessToken string) (*C
 		return nil, &VerifyError{Reason: ReasonMalformed, Err: fmt.Errorf("it has %d signatures, not one", len(jws.Signatures))}
 	}
 	if alg := jws.Signatures[0].Header.Algorithm; !slices.Contains(signingAlgs(), alg) {
-		return nil, &VerifyError{Reason: ReasonAlg, Err: fmt.Errorf("it is signed with %q, which idcsctl does not accept", printable(alg, 32))}
+		return nil, &VerifyError{Reason: ReasonAlg, Err: fmt.Errorf("it is signed with %q, which idcsctl does not accept", Printable(alg, 32))}
 	}
 	// The claims are read before the signature is checked only to name the
 	// check that failed; nothing is trusted until go-oidc has passed them.
@@ -132,7 +132,7 @@ func checkAuthorizedParty(raw map[string]any, aud []string, clientID string) err
 	case present && !isString:
 		return &VerifyError{Reason: ReasonAzp, Err: errors.New("its azp claim is not a string")}
 	case present && azp != clientID:
-		return &VerifyError{Reason: ReasonAzp, Err: fmt.Errorf("it was issued to %q (azp), not to client %q", printable(azp, 100), clientID)}
+		return &VerifyError{Reason: ReasonAzp, Err: fmt.Errorf("it was issued to %q (azp), not to client %q", Printable(azp, 100), clientID)}
 	case !present && len(aud) > 1:
 		return &VerifyError{Reason: ReasonAzp, Err: fmt.Errorf("it names %d audiences but no azp, so nothing says it was issued to client %q", len(aud), clientID)}
 	}
@@ -159,7 +159,7 @@ func (c *Client) classify(err error, iss string, aud json.RawMessage) error {
 	case strings.Contains(msg, "malformed jwt") || strings.Contains(msg, "unmarshal claims"):
 		return &VerifyError{Reason: ReasonMalformed, Err: errors.New("its claims cannot be read")}
 	case iss != c.Metadata.Issuer:
-		return &VerifyError{Reason: ReasonIssuer, Err: fmt.Errorf("it was issued by %q, not by the domain's issuer %q", printable(iss, 200), c.Metadata.Issuer)}
+		return &VerifyError{Reason: ReasonIssuer, Err: fmt.Errorf("it was issued by %q, not by the domain's issuer %q", Printable(iss, 200), c.Metadata.Issuer)}
 	case !audienceHas(aud, c.ClientID):
 		return &VerifyError{Reason: ReasonAudience, Err: fmt.Errorf("it was issued to another application, not to client %q", c.ClientID)}
 	case strings.Contains(msg, "nbf"):
