@@ -52,11 +52,7 @@ func (c *Client) PaginateOCI(ctx context.Context, r *Request) ([]byte, *http.Res
 		if n >= MaxOCIPages {
 			return nil, nil, fmt.Errorf("paging: more than %d pages; narrow the list with its query parameters", MaxOCIPages)
 		}
-		u := *page.URL
-		q := u.Query()
-		q.Set("page", next)
-		u.RawQuery = q.Encode()
-		page.URL = &u
+		page.URL = withQuery(page.URL, "page", next)
 	}
 	if items == nil {
 		items = []json.RawMessage{}

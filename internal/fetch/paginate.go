@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -88,11 +89,7 @@ func (c *Client) Paginate(ctx context.Context, r *Request) ([]byte, *http.Respon
 		if len(l.Resources) == 0 || next > *l.TotalResults {
 			break
 		}
-		u := *page.URL
-		q := u.Query()
-		q.Set("startIndex", strconv.Itoa(next))
-		u.RawQuery = q.Encode()
-		page.URL = &u
+		page.URL = withQuery(page.URL, "startIndex", strconv.Itoa(next))
 	}
 	if merged.Resources == nil {
 		merged.Resources = []json.RawMessage{}
@@ -117,6 +114,16 @@ func startIndex(r *Request) (int, error) {
 		return 0, fmt.Errorf("paging: startIndex %q is not a positive number", v)
 	}
 	return n, nil
+}
+
+// withQuery is a copy of u with query parameter k set to v: the next page
+// of a paging run, its other parameters kept.
+func withQuery(u *url.URL, k, v string) *url.URL {
+	c := *u
+	q := c.Query()
+	q.Set(k, v)
+	c.RawQuery = q.Encode()
+	return &c
 }
 
 func readPage(resp *http.Response, n int) ([]byte, error) {
