@@ -54,7 +54,7 @@ func (m *Manager) ScopedToken(ctx context.Context, scoped store.Store, scopes []
 	defer unlock()
 	// Another process may have got one while this one waited for the lock;
 	// with force, this process's own refresh is what was asked for.
-	if t, err := scoped.Load(ctx, entry); err == nil && !force && m.Valid(t) {
+	if t, err := scoped.Load(ctx, entry); err == nil && usable(t) {
 		return t, nil
 	}
 	main, err := m.Load(ctx)
