@@ -194,13 +194,13 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 			res, err = r.Refresh(ctx, cur.RefreshToken)
 		}
 	}
-	if auth.IsInvalidGrant(err) {
-		auth.RedactError(err, cur.AccessToken, cur.RefreshToken, cur.IDToken)
-		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the refresh token was rejected (expired, revoked or already used)", Err: err}
-	}
 	if err != nil {
+		invalid := auth.IsInvalidGrant(err)
 		// A provider may quote the profile's tokens in its error text.
 		auth.RedactError(err, cur.AccessToken, cur.RefreshToken, cur.IDToken)
+		if invalid {
+			return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the refresh token was rejected (expired, revoked or already used)", Err: err}
+		}
 		return nil, fmt.Errorf("refresh tokens of profile %q: %w", m.Profile, err)
 	}
 	next := Merge(cur, res)
