@@ -203,6 +203,12 @@ func planFetch(a *app, o *fetchOptions) (*fetchPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return planFetchFor(a, o, code, p)
+}
+
+// planFetchFor is planFetch once the flags are checked (code is --jq,
+// compiled) and the profile resolved, for fetch --oci, which has done both.
+func planFetchFor(a *app, o *fetchOptions, code *gojq.Code, p *config.Resolved) (*fetchPlan, error) {
 	domain, err := requireDomain(p)
 	if err != nil {
 		return nil, err

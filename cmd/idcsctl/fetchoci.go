@@ -14,7 +14,8 @@ import (
 // hosts it allows, and the OCI API hosts of the session's realm
 // (*.oraclecloud.com for oc1).
 func runFetchOCI(ctx context.Context, a *app, o *fetchOptions) error {
-	if _, err := o.check(a.global.output); err != nil {
+	code, err := o.check(a.global.output)
+	if err != nil {
 		return err
 	}
 	program, err := oci.FindSigner()
@@ -35,7 +36,9 @@ func runFetchOCI(ctx context.Context, a *app, o *fetchOptions) error {
 		return err
 	}
 	o.allowHosts = append(o.allowHosts, "*."+realm)
-	plan, err := planFetch(a, o)
+	// The flags are checked and the profile resolved once: the config is
+	// not read again.
+	plan, err := planFetchFor(a, o, code, p)
 	if err != nil {
 		return err
 	}
