@@ -31,9 +31,7 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		oe.write(w)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, resp)
+	writeTokenAnswer(w, resp)
 }
 
 func (e *Emulator) token(r *http.Request, form url.Values, gt string) (tokenResponse, *oauthError) {
@@ -79,9 +77,15 @@ func (e *Emulator) handleTokenExchange(w http.ResponseWriter, r *http.Request, f
 		oe.write(w)
 		return
 	}
+	writeTokenAnswer(w, resp)
+}
+
+// writeTokenAnswer writes a token endpoint's success answer, which no cache
+// may keep (RFC 6749 5.1).
+func writeTokenAnswer(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func serverError(err error) *oauthError {
