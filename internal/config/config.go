@@ -253,8 +253,13 @@ func parseTimeout(s string) (time.Duration, error) {
 }
 
 // profileKeys lists the keys a profile table may hold, for error messages.
+// They are read from Profile's toml tags, so a new key cannot be missed.
 func profileKeys() []string {
-	return []string{"domain", "client_id", "scopes", "redirect_ports", "redirect_url", "token_store", "allowed_hosts", "ca_file", "oci_region", "timeout"}
+	var keys []string
+	for _, k := range profileFields() {
+		keys = append(keys, k.key)
+	}
+	return keys
 }
 
 // lineOf finds the first line that sets key, so an error can point at it.
