@@ -63,8 +63,8 @@ type File struct {
 	Profiles       map[string]*Profile `toml:"profiles,omitempty"`
 
 	path string
-	raw  []byte    // the text read, which Save edits in place
-	snap *snapshot // the settings read, so Save knows what this process changed
+	raw  []byte // the text read, which Save edits in place
+	snap *File  // the settings read, so Save knows what this process changed
 }
 
 // Error is a problem with the config file. It names the file and, where

@@ -31,20 +31,9 @@ import (
 // saveLockTimeout bounds the wait for another idcsctl's save.
 const saveLockTimeout = 10 * time.Second
 
-// snapshot remembers the file as it was read, so Save can tell what this
+// takeSnapshot remembers the settings as read, so Save can tell what this
 // process changed and apply only that to the file as it is on disk then.
-type snapshot struct {
-	defaultProfile string
-	profiles       map[string]Profile
-}
-
-func (f *File) takeSnapshot() {
-	s := &snapshot{defaultProfile: f.DefaultProfile, profiles: map[string]Profile{}}
-	for n, p := range f.Profiles {
-		s.profiles[n] = cloneProfile(*p)
-	}
-	f.snap = s
-}
+func (f *File) takeSnapshot() { f.snap = f.clone() }
 
 func cloneProfile(p Profile) Profile {
 	p.Scopes = slices.Clone(p.Scopes)
@@ -119,18 +108,18 @@ func (f *File) clone() *File {
 func (f *File) applyChangesTo(next *File) {
 	base := f.snap
 	if base == nil {
-		base = &snapshot{profiles: map[string]Profile{}}
+		base = &File{}
 	}
-	if f.DefaultProfile != base.defaultProfile {
+	if f.DefaultProfile != base.DefaultProfile {
 		next.DefaultProfile = f.DefaultProfile
 	}
-	for name := range base.profiles {
+	for name := range base.Profiles {
 		if _, ok := f.Profiles[name]; !ok {
 			delete(next.Profiles, name)
 		}
 	}
 	for name, p := range f.Profiles {
-		old, existed := base.profiles[name]
+		old, existed := base.Profiles[name]
 		dst, ok := next.Profiles[name]
 		if !ok {
 			// New here, or removed by another process meanwhile while this
@@ -140,7 +129,7 @@ func (f *File) applyChangesTo(next *File) {
 			next.Profiles[name] = &cp
 			continue
 		}
-		nv, ov, dv := reflect.ValueOf(p).Elem(), reflect.ValueOf(&old).Elem(), reflect.ValueOf(dst).Elem()
+		nv, ov, dv := reflect.ValueOf(p).Elem(), reflect.ValueOf(old).Elem(), reflect.ValueOf(dst).Elem()
 		for _, k := range profileFields() {
 			if !existed || !reflect.DeepEqual(nv.Field(k.index).Interface(), ov.Field(k.index).Interface()) {
 				dv.Field(k.index).Set(reflect.ValueOf(cloneValue(nv.Field(k.index).Interface())))
