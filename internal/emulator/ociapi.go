@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -84,7 +85,7 @@ func (e *Emulator) verifyOCISignature(w http.ResponseWriter, r *http.Request, bo
 			return fail(fmt.Sprintf("The signature must cover the %s header.", h))
 		}
 	}
-	date, err := http.ParseTime(firstOf(r.Header.Get("x-date"), r.Header.Get("date")))
+	date, err := http.ParseTime(cmp.Or(r.Header.Get("x-date"), r.Header.Get("date")))
 	if err != nil {
 		return fail("The Date header is missing or not an HTTP date.")
 	}
@@ -130,15 +131,6 @@ func parseSignatureHeader(h string) (map[string]string, bool) {
 		out[k] = v[1 : len(v)-1]
 	}
 	return out, true
-}
-
-func firstOf(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // readOCIRequest reads the body (bounded) and verifies the signature.
