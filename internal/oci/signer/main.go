@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -49,7 +50,7 @@ func Main(args []string, stdin io.Reader, stdout io.Writer, now func() time.Time
 	}
 	req.Host = in.Host
 	if in.Body != nil {
-		req.Body = io.NopCloser(bytesReader(in.Body))
+		req.Body = io.NopCloser(bytes.NewReader(in.Body))
 		req.ContentLength = int64(len(in.Body))
 	}
 	before := req.Header.Clone()
@@ -58,7 +59,7 @@ func Main(args []string, stdin io.Reader, stdout io.Writer, now func() time.Time
 	}
 	out := oci.SignOutput{Header: http.Header{}}
 	for k, vs := range req.Header {
-		if !equal(before[k], vs) {
+		if !slices.Equal(before[k], vs) {
 			out.Header[k] = vs
 		}
 	}
@@ -67,17 +68,3 @@ func Main(args []string, stdin io.Reader, stdout io.Writer, now func() time.Time
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
