@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -38,8 +39,8 @@ type promptDecision struct {
 // the form (login, select_account) or names another user (login_hint);
 // prompt=none without such a session is login_required. The emulator has
 // no consent page: consent is treated as no prompt.
-func decidePrompt(q map[string][]string, sess *browserSession) promptDecision {
-	prompts := strings.Fields(first(q["prompt"]))
+func decidePrompt(q url.Values, sess *browserSession) promptDecision {
+	prompts := strings.Fields(q.Get("prompt"))
 	for _, p := range prompts {
 		if !slices.Contains(promptValues, p) {
 			return promptDecision{err: badRequest("invalid_request", "The prompt value "+shorten(p)+" is not supported.")}
@@ -49,7 +50,7 @@ func decidePrompt(q map[string][]string, sess *browserSession) promptDecision {
 	if none && len(prompts) > 1 {
 		return promptDecision{err: badRequest("invalid_request", "The prompt value none cannot be combined with other values.")}
 	}
-	if hint := first(q["login_hint"]); sess != nil && hint != "" && !strings.EqualFold(hint, sess.user.UserName) {
+	if hint := q.Get("login_hint"); sess != nil && hint != "" && !strings.EqualFold(hint, sess.user.UserName) {
 		// Someone else is to sign in: this browser's session is not theirs.
 		sess = nil
 	}
@@ -61,13 +62,6 @@ func decidePrompt(q map[string][]string, sess *browserSession) promptDecision {
 		return promptDecision{session: sess}
 	}
 	return promptDecision{}
-}
-
-func first(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[0]
 }
 
 // browserSessionOf returns the live session the request's cookie names, or
