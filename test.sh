@@ -9,6 +9,9 @@ cd "$(dirname "$0")"
 
 go vet ./...
 go test -count=1 ./...
+# The release-only command (release-files, built with -tags releasefiles so
+# the shipped binary does not carry the man page generator) and its script.
+go test -count=1 -tags releasefiles -run 'TestScripts/release_files|TestReferenceIsCurrent|TestDocsNameWhatExists|TestEveryCommandHelpHasAnExample' ./cmd/idcsctl
 
 # One pass of every benchmark, so they keep working; they report figures and
 # never fail on a timing (docs/performance.md has the measured runs).

@@ -1,3 +1,5 @@
+//go:build releasefiles
+
 package main
 
 import (
@@ -17,15 +19,17 @@ type releaseFilesOptions struct {
 // newReleaseFilesCmd is the hidden command the release build runs
 // (.goreleaser.yaml's before hook) to generate the shell completions and man
 // pages that the archives and Linux packages ship. Hidden: it is for the
-// release process, not for people, and has no man page of its own.
+// release process, not for people, and has no man page of its own. It is
+// built only with the releasefiles tag: cobra/doc's man page generator
+// brings blackfriday, whose package set-up would cost every run of the
+// shipped binary, the cached token included, half a millisecond.
 func newReleaseFilesCmd(a *app) *cobra.Command {
 	o := &releaseFilesOptions{}
 	return &cobra.Command{
-		Use:    "release-files DIR",
-		Short:  "Write the shell completions and man pages a release ships into DIR",
-		Hidden: true,
-		Example: `  go run ./cmd/idcsctl release-files release-files   # what .goreleaser.yaml's before hook runs
-  idcsctl release-files /tmp/rf && ls /tmp/rf/completions /tmp/rf/man`,
+		Use:     "release-files DIR",
+		Short:   "Write the shell completions and man pages a release ships into DIR",
+		Hidden:  true,
+		Example: `  go run -tags releasefiles ./cmd/idcsctl release-files release-files   # what .goreleaser.yaml's before hook runs`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("release-files needs exactly one folder to write into, like dist-files")
@@ -57,12 +61,7 @@ func runReleaseFiles(a *app, o *releaseFilesOptions) error {
 	return nil
 }
 
-// newDocsRootCmd is the whole command tree as people see it, cobra's
-// completion command included (cobra adds it only at run time): what the
-// man pages, the completions and docs/reference describe.
-func newDocsRootCmd(d *deps) *cobra.Command {
-	root := newRootCmd(d)
-	root.DisableAutoGenTag = true
-	root.InitDefaultCompletionCmd()
-	return root
+// releaseCommands are the commands only the release build has.
+func releaseCommands() []subcommand {
+	return []subcommand{{"release-files", newReleaseFilesCmd}}
 }

@@ -147,10 +147,7 @@ Try it with no tenant at all:  idcsctl demo`,
 
 	a := &app{deps: d, global: g}
 	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
-	subcommands := []struct {
-		name  string
-		build func(*app) *cobra.Command
-	}{
+	subcommands := append([]subcommand{
 		{"login", newLoginCmd},
 		{"logout", newLogoutCmd},
 		{"token", newTokenCmd},
@@ -163,8 +160,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		{"kube", newKubeCmd},
 		{"demo", newDemoCmd},
 		{"version", newVersionCmd},
-		{"release-files", newReleaseFilesCmd},
-	}
+	}, releaseCommands()...)
 	named := commandName(pf, args)
 	for _, c := range subcommands {
 		if c.name == named {
@@ -180,6 +176,13 @@ Try it with no tenant at all:  idcsctl demo`,
 	}
 	root.SetVersionTemplate("idcsctl {{.Version}}\n")
 	return root
+}
+
+// subcommand is a command of the root and the constructor that builds it
+// when the command line needs it.
+type subcommand struct {
+	name  string
+	build func(*app) *cobra.Command
 }
 
 // commandName is the first argument that is neither one of the root's

@@ -75,6 +75,14 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 	return testscript.Params{
 		Dir:                 dir,
 		RequireExplicitExec: true,
+		// [releasefiles]: this test binary has the release-only commands
+		// (go test -tags releasefiles, as test.sh runs release_files.txtar).
+		Condition: func(cond string) (bool, error) {
+			if cond == "releasefiles" {
+				return len(releaseCommands()) > 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			srv, err := emulator.Start(emulator.Options{Signer: testKey()}, "")
 			if err != nil {
