@@ -162,6 +162,20 @@ func (a *app) openStoreOf(ctx context.Context, p *config.Resolved, opts func(sta
 	return store.Open(ctx, kind, o)
 }
 
+// storedToken is the profile's stored token, for what it hints at (who
+// signed in, how, where); nil when there is none or it cannot be read.
+func (a *app) storedToken(ctx context.Context, p *config.Resolved) *store.Token {
+	st, err := a.openStore(ctx, p)
+	if err != nil {
+		return nil
+	}
+	t, err := st.Load(ctx, p.Name)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
 // watchInterrupts turns Ctrl-C into a cancelled context from now on; see
 // deps.WatchInterrupts.
 func (a *app) watchInterrupts() {

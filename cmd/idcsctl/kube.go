@@ -152,10 +152,8 @@ func (a *app) signInForKube(ctx context.Context, p *config.Resolved, o config.Ov
 	g.output = "text"
 	la := &app{deps: a.deps, global: &g}
 	lo := &loginOptions{overrides: o, timeout: auth.DefaultLoginTimeout, unlessSignedIn: true}
-	if st, err := a.openStore(ctx, p); err == nil {
-		if t, err := st.Load(ctx, p.Name); err == nil && t.Grant == grantDeviceCode {
-			lo.device = true
-		}
+	if t := a.storedToken(ctx, p); t != nil && t.Grant == grantDeviceCode {
+		lo.device = true
 	}
 	return runLogin(ctx, la, lo)
 }

@@ -189,12 +189,8 @@ func (a *app) pluginArgs(p *config.Resolved, o *kubeSetupOptions) []string {
 
 // signedInClaims are the claims of the profile's stored ID token, or nil.
 func (a *app) signedInClaims(ctx context.Context, p *config.Resolved) map[string]any {
-	st, err := a.openStore(ctx, p)
-	if err != nil {
-		return nil
-	}
-	t, err := st.Load(ctx, p.Name)
-	if err != nil {
+	t := a.storedToken(ctx, p)
+	if t == nil {
 		return nil
 	}
 	return storedClaims(t.IDToken)

@@ -147,12 +147,8 @@ func (a *app) storedIDToken(ctx context.Context, p *config.Resolved) string {
 	if err != nil {
 		return ""
 	}
-	st, err := a.openStore(ctx, p)
-	if err != nil {
-		return ""
-	}
-	t, err := st.Load(ctx, p.Name)
-	if err != nil || t.Domain != domain || t.ClientID != p.ClientID {
+	t := a.storedToken(ctx, p)
+	if t == nil || t.Domain != domain || t.ClientID != p.ClientID {
 		return ""
 	}
 	return t.IDToken

@@ -226,12 +226,9 @@ func (a *app) ociRegion(ctx context.Context, p *config.Resolved, o *ociSessionOp
 			return rec.Region, nil
 		}
 	}
-	st, err := a.openStore(ctx, p)
-	if err == nil {
-		if t, err := st.Load(ctx, p.Name); err == nil {
-			if r := claimString(storedClaims(t.AccessToken), "domain_home"); oci.CheckRegion(r) == nil {
-				return r, nil
-			}
+	if t := a.storedToken(ctx, p); t != nil {
+		if r := claimString(storedClaims(t.AccessToken), "domain_home"); oci.CheckRegion(r) == nil {
+			return r, nil
 		}
 	}
 	return "", usagef("no OCI region for profile %q: pass --region, e.g. --region us-ashburn-1 (it is remembered)", p.Name)
