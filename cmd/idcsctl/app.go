@@ -61,8 +61,29 @@ func (a *app) stateDir() (string, error) {
 	return filepath.Dir(path), nil
 }
 
-// resolve loads the config and applies precedence for one command.
+// resolve loads the config and applies precedence for one command, and is
+// the one rule for a profile that does not exist, on every command: a
+// profile named by --profile, IDCSCTL_PROFILE or default_profile that is in
+// neither the config file nor any token store, and that no flag or
+// environment variable defines (login --domain, IDCSCTL_DOMAIN), is a
+// mistyped name: a usage error (exit 2) naming the profiles that exist, not
+// a "sign in" (exit 4) or a "has no domain" that would send the person the
+// wrong way. The profile "default" is exempt: it is what a newcomer has
+// before any sign-in, and its answer is "sign in".
 func (a *app) resolve(o config.Overrides) (*config.File, *config.Resolved, error) {
+	f, p, err := a.resolveUnchecked(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.checkExists(f, p); err != nil {
+		return nil, nil, err
+	}
+	return f, p, nil
+}
+
+// resolveUnchecked is resolve without the check that the profile exists,
+// for logout --all, which logs out of whatever exists.
+func (a *app) resolveUnchecked(o config.Overrides) (*config.File, *config.Resolved, error) {
 	f, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -78,41 +99,57 @@ func (a *app) resolve(o config.Overrides) (*config.File, *config.Resolved, error
 	return f, p, nil
 }
 
-// resolveExisting is resolve for the commands that use a profile's tokens
-// (token, whoami, fetch, logout). A profile named by --profile,
-// IDCSCTL_PROFILE or default_profile that is in neither the config file
-// nor any token store, and that no flag or environment variable defines,
-// is a mistyped name: a usage error (exit 2) naming the profiles that
-// exist, not a "sign in" (exit 4) that would create a new profile.
-func (a *app) resolveExisting(o config.Overrides) (*config.File, *config.Resolved, error) {
-	f, p, err := a.resolve(o)
-	if err != nil || p.InFile || p.Domain != "" || p.Name == config.DefaultProfile {
-		return f, p, err
+// checkExists is resolve's rule for an unknown profile, for the commands
+// that resolve a profile in their own way (doctor).
+func (a *app) checkExists(f *config.File, p *config.Resolved) error {
+	if a.defined(p) {
+		return nil
 	}
 	dir, err := a.stateDir()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	known, err := store.Known(dir)
 	if err != nil || slices.Contains(known, p.Name) {
 		// Unreadable folders: the store itself will say what is wrong.
-		return f, p, nil
+		return nil
 	}
-	return nil, nil, noSuchProfile(f, p.Name, known)
+	return noSuchProfile(f, p.Name, known)
+}
+
+// defined says whether the profile exists without looking at the token
+// stores: it is in the config file, flags or environment give its domain,
+// or it is the profile "default".
+func (a *app) defined(p *config.Resolved) bool {
+	return p.InFile || p.Domain != "" || p.Name == config.DefaultProfile
+}
+
+// exists says whether the profile is one a list of profiles shows: in the
+// config file, defined by flags or environment, or holding tokens.
+// Unlike defined, "default" alone does not count.
+func (a *app) exists(p *config.Resolved) bool {
+	if p.InFile || p.Domain != "" {
+		return true
+	}
+	return slices.Contains(a.knownProfiles(), p.Name)
 }
 
 // unknownProfileError says that a profile does not exist, which ones do,
-// and how to create it.
-func unknownProfileError(name string, names []string) error {
-	create := fmt.Sprintf("to create it, sign in with `idcsctl login -p %s --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID`", name)
+// and, when create is set, how to create it: a command about to use the
+// profile offers that, one that removes it does not.
+func unknownProfileError(name string, names []string, create bool) error {
+	how := ""
+	if create {
+		how = fmt.Sprintf("; to create it, sign in with `idcsctl login -p %s --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID`", name)
+	}
 	if len(names) == 0 {
-		return usagef("profile %q does not exist, nor does any other yet; %s", name, create)
+		return usagef("profile %q does not exist, nor does any other yet%s", name, how)
 	}
 	hint := ""
 	if s := config.Suggest(name, names); len(s) > 0 {
 		hint = fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return usagef("profile %q does not exist%s; the profiles are %s (`idcsctl profile list`); %s", name, hint, strings.Join(names, ", "), create)
+	return usagef("profile %q does not exist%s; the profiles are %s (`idcsctl profile list`)%s", name, hint, strings.Join(names, ", "), how)
 }
 
 // requireDomain checks that the profile names a provider idcsctl may talk

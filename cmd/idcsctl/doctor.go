@@ -94,7 +94,11 @@ func (r *doctorReport) add(name, status, detail, fix string) {
 
 func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 	r := &doctorReport{}
-	if p := a.doctorProfile(r, o); p != nil {
+	p, err := a.doctorProfile(r, o)
+	if err != nil {
+		return err
+	}
+	if p != nil {
 		r.Profile = p.Name
 		if domain, ok := a.checkProfile(r, p); ok {
 			a.checkDiscovery(ctx, r, p, domain)
@@ -171,18 +175,19 @@ func plural(n int, noun string) string {
 }
 
 // doctorProfile loads the config and resolves the profile, or reports why
-// it cannot.
-func (a *app) doctorProfile(r *doctorReport, o *doctorOptions) *config.Resolved {
+// it cannot. A profile that does not exist is not a check that fails but a
+// mistyped name, answered as every command answers it (exit 2).
+func (a *app) doctorProfile(r *doctorReport, o *doctorOptions) (*config.Resolved, error) {
 	path, err := a.configPath()
 	if err != nil {
 		r.add("config", checkFail, err.Error(), "set IDCSCTL_CONFIG or --config to a file path")
-		return nil
+		return nil, nil
 	}
 	r.Config = path
 	f, err := config.Load(path)
 	if err != nil {
 		r.add("config", checkFail, err.Error(), "correct the file at the line named, or move it away and sign in again")
-		return nil
+		return nil, nil
 	}
 	detail := fmt.Sprintf("%s (%d profiles)", path, len(f.Profiles))
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -194,9 +199,12 @@ func (a *app) doctorProfile(r *doctorReport, o *doctorOptions) *config.Resolved 
 	p, err := f.Resolve(a.deps.Getenv, ov)
 	if err != nil {
 		r.add("profile", checkFail, err.Error(), "correct the profile in the config file")
-		return nil
+		return nil, nil
 	}
-	return p
+	if err := a.checkExists(f, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // checkProfile reports whether the profile names a domain and a client.

@@ -199,7 +199,7 @@ func planFetch(a *app, o *fetchOptions) (*fetchPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, p, err := a.resolveExisting(o.overrides)
+	_, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return nil, err
 	}

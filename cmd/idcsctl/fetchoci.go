@@ -22,7 +22,7 @@ func runFetchOCI(ctx context.Context, a *app, o *fetchOptions) error {
 	if err != nil {
 		return err
 	}
-	f, p, err := a.resolveExisting(o.overrides)
+	f, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
 	}

@@ -71,9 +71,9 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 	case !o.browser && o.browserCommand != "":
 		return usagef("--browser-command opens the domain's sign-out page, which only --browser does")
 	}
-	resolve := a.resolveExisting
+	resolve := a.resolve
 	if o.all {
-		resolve = a.resolve // logs out of what exists, whatever the name
+		resolve = a.resolveUnchecked // logs out of what exists, whatever the name
 	}
 	f, cur, err := resolve(o.overrides)
 	if err != nil {

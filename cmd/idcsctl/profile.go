@@ -191,7 +191,8 @@ func runProfileRm(ctx context.Context, a *app, o *profileRmOptions) error {
 	}
 	known, _ := store.Known(dir)
 	if !inFile && !slices.Contains(known, o.name) {
-		return noSuchProfile(f, o.name, known)
+		// Nothing to remove: no advice to sign in, which would create it.
+		return unknownProfileError(o.name, allProfileNames(f, known), false)
 	}
 	p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: o.name})
 	if err != nil {
@@ -233,10 +234,11 @@ func oneProfileArg(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// noSuchProfile is the usage error for a profile name that names nothing.
-// known is what store.Known found, so that the folders are read once.
+// noSuchProfile is the usage error for a profile name that names nothing,
+// with how to create it. known is what store.Known found, so that the
+// folders are read once.
 func noSuchProfile(f *config.File, name string, known []string) error {
-	return unknownProfileError(name, allProfileNames(f, known))
+	return unknownProfileError(name, allProfileNames(f, known), true)
 }
 
 // knownProfiles is the profiles with tokens in the state folder's stores

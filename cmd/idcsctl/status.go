@@ -67,11 +67,14 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 		return err
 	}
 	names := f.Names()
-	if !slices.Contains(names, cur.Name) {
+	// The profile in use gets a row when it exists outside the file (flags,
+	// environment, tokens alone); "default" with none of these is no
+	// profile at all, and a row for it would contradict profile list.
+	if !slices.Contains(names, cur.Name) && a.exists(cur) {
 		names = append(names, cur.Name)
 	}
 	stores := map[string]store.Store{}
-	var out []profileStatus
+	out := []profileStatus{} // [] rather than null when there is none
 	for _, name := range names {
 		p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name, TokenStore: o.tokenStore})
 		if err != nil {
@@ -112,6 +115,11 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 		return writeJSON(a.deps.Stdout, struct {
 			Profiles []profileStatus `json:"profiles"`
 		}{out})
+	}
+	if len(out) == 0 {
+		// As profile list says it: an empty table would look like an error.
+		fmt.Fprintln(a.deps.Stderr, "No profiles yet: `idcsctl login --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID` creates one.")
+		return nil
 	}
 	return writeStatusText(a.deps.Stdout, out, a.deps.Now())
 }

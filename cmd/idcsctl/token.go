@@ -82,7 +82,7 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 	if o.overrides.Timeout < 0 {
 		return usagef("--timeout must not be negative")
 	}
-	_, p, err := a.resolveExisting(o.overrides)
+	_, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 			return err
 		}
 	}
-	_, p, err := a.resolveExisting(o.overrides)
+	_, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
 	}
