@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -26,8 +25,8 @@ import (
 // OCIAPIPrefix is where the OCI-like API lives.
 const OCIAPIPrefix = "/20160918/"
 
-// maxSignatureSkew is how far a request's Date may be from the emulator's
-// clock, as OCI allows.
+// maxSignatureSkew is how far a request's signed date (x-date or date) may
+// be from the emulator's clock, as OCI allows.
 const maxSignatureSkew = 5 * time.Minute
 
 // compartmentCount is how many compartments the tenancy lists, so paging
@@ -69,7 +68,7 @@ func (e *Emulator) verifyOCISignature(w http.ResponseWriter, r *http.Request, bo
 		return fail(problem)
 	}
 	signed := strings.Fields(strings.ToLower(params["headers"]))
-	required := []string{"date", "(request-target)", "host"}
+	required := []string{"(request-target)", "host"}
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 		required = append(required, "content-length", "content-type", "x-content-sha256")
 		sum := sha256.Sum256(body)
@@ -85,12 +84,16 @@ func (e *Emulator) verifyOCISignature(w http.ResponseWriter, r *http.Request, bo
 			return fail(fmt.Sprintf("The signature must cover the %s header.", h))
 		}
 	}
-	date, err := http.ParseTime(cmp.Or(r.Header.Get("x-date"), r.Header.Get("date")))
+	dateHeader, ok := signedDateHeader(signed)
+	if !ok {
+		return fail("The signature must cover the date or x-date header.")
+	}
+	date, err := http.ParseTime(r.Header.Get(dateHeader))
 	if err != nil {
-		return fail("The Date header is missing or not an HTTP date.")
+		return fail(fmt.Sprintf("The %s header is missing or not an HTTP date.", dateHeader))
 	}
 	if d := e.now().Sub(date); d > maxSignatureSkew || d < -maxSignatureSkew {
-		return fail("The Date header is more than 5 minutes from the server's clock.")
+		return fail(fmt.Sprintf("The %s header is more than 5 minutes from the server's clock.", dateHeader))
 	}
 	lines := make([]string, len(signed))
 	for i, h := range signed {
@@ -114,6 +117,22 @@ func (e *Emulator) verifyOCISignature(w http.ResponseWriter, r *http.Request, bo
 		return fail("The signature does not verify with the session's key.")
 	}
 	return rec, true
+}
+
+// signedDateHeader says which header dates a request whose signature
+// covers the headers signed: OCI takes `date` or `x-date` (browsers and
+// Oracle's JavaScript SDK cannot set `date`, so they sign `x-date`) and,
+// when both are signed, x-date. A header the signature does not cover
+// never dates the request, so a fresh unsigned x-date cannot revive an old
+// signed request.
+func signedDateHeader(signed []string) (string, bool) {
+	switch {
+	case slices.Contains(signed, "x-date"):
+		return "x-date", true
+	case slices.Contains(signed, "date"):
+		return "date", true
+	}
+	return "", false
 }
 
 // parseSignatureHeader reads `Signature k="v",k="v"...`.

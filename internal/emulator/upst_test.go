@@ -197,12 +197,30 @@ func forgedJWT(t *testing.T) string {
 	return tok
 }
 
-// signOCI signs req as OCI's request signature scheme asks, by hand: the
-// SDK's own signer proves the same in cmd/idcsctl.
+// signOCI signs req as OCI's request signature scheme asks, by hand, with
+// the date in the date header as Oracle's Go SDK does: the SDKs' own
+// signers prove the same in cmd/idcsctl.
 func signOCI(t *testing.T, req *http.Request, body []byte, upst string, key *rsa.PrivateKey, date time.Time) {
 	t.Helper()
-	req.Header.Set("date", date.UTC().Format(http.TimeFormat))
-	headers := []string{"date", "(request-target)", "host"}
+	signOCIDated(t, req, body, upst, key, datedHeader{"date", date})
+}
+
+// datedHeader is a header signOCIDated sets to a time and signs.
+type datedHeader struct {
+	name string
+	at   time.Time
+}
+
+// signOCIDated signs req with the given date headers set and signed, and
+// no other: none, date, x-date (Oracle's JavaScript SDK) or both.
+func signOCIDated(t *testing.T, req *http.Request, body []byte, upst string, key *rsa.PrivateKey, dates ...datedHeader) {
+	t.Helper()
+	var headers []string
+	for _, d := range dates {
+		req.Header.Set(d.name, d.at.UTC().Format(http.TimeFormat))
+		headers = append(headers, d.name)
+	}
+	headers = append(headers, "(request-target)", "host")
 	if body != nil {
 		sum := sha256.Sum256(body)
 		req.Header.Set("x-content-sha256", base64.StdEncoding.EncodeToString(sum[:]))
@@ -288,4 +306,71 @@ func TestOCIAPIVerifiesSignatures(t *testing.T) {
 			t.Fatalf("an expired UPST got %d: %s", got.status, got.body)
 		}
 	})
+}
+
+// TestOCIAPIDateRules: as OCI documents, the signature must cover date or
+// x-date, and x-date wins when it covers both (Oracle's JavaScript SDK
+// signs x-date alone). Only a signed header dates a request: an unsigned
+// fresh header added to an old signed request does not make it new.
+func TestOCIAPIDateRules(t *testing.T) {
+	v := newEnv(t, Options{})
+	key := sessionKeyOnce(t)
+	r := v.postForm("/oauth2/v1/token", exchangeForm(v.confidentialLogin(), publicKeyParam(t, key)), DemoConfidentialClientID, DemoConfidentialClientSecret)
+	upst := str(r.json(t), "token")
+	now := v.clock.Now()
+	stale := now.Add(-10 * time.Minute)
+	cases := []struct {
+		name    string
+		post    bool
+		signed  []datedHeader
+		tamper  func(req *http.Request)
+		status  int
+		message string
+	}{
+		{name: "date alone (the Go SDK)", signed: []datedHeader{{"date", now}}, status: 200},
+		{name: "x-date alone (the JavaScript SDK)", signed: []datedHeader{{"x-date", now}}, status: 200},
+		{name: "x-date alone on a POST", post: true, signed: []datedHeader{{"x-date", now}}, status: 200},
+		{name: "both, x-date fresh", signed: []datedHeader{{"date", stale}, {"x-date", now}}, status: 200},
+		{name: "both, x-date stale", signed: []datedHeader{{"date", now}, {"x-date", stale}}, status: 401, message: "x-date header is more than 5 minutes"},
+		{name: "x-date stale", signed: []datedHeader{{"x-date", stale}}, status: 401, message: "x-date header is more than 5 minutes"},
+		{name: "x-date in the future", signed: []datedHeader{{"x-date", now.Add(6 * time.Minute)}}, status: 401, message: "more than 5 minutes"},
+		{name: "neither signed", status: 401, message: "must cover the date or x-date header"},
+		{name: "neither signed, both sent", tamper: func(req *http.Request) {
+			req.Header.Set("date", now.Format(http.TimeFormat))
+			req.Header.Set("x-date", now.Format(http.TimeFormat))
+		}, status: 401, message: "must cover the date or x-date header"},
+		{name: "signed stale date, unsigned fresh x-date", signed: []datedHeader{{"date", stale}}, tamper: func(req *http.Request) {
+			req.Header.Set("x-date", now.Format(http.TimeFormat))
+		}, status: 401, message: "date header is more than 5 minutes"},
+		{name: "signed x-date not a date", signed: []datedHeader{{"x-date", now}}, tamper: func(req *http.Request) {
+			req.Header.Set("x-date", "yesterday")
+		}, status: 401, message: "x-date header is missing or not an HTTP date"},
+		{name: "signed x-date removed", signed: []datedHeader{{"x-date", now}}, tamper: func(req *http.Request) {
+			req.Header.Del("x-date")
+			req.Header.Set("date", now.Format(http.TimeFormat))
+		}, status: 401, message: "x-date header is missing"},
+		{name: "signed x-date changed", signed: []datedHeader{{"x-date", now}}, tamper: func(req *http.Request) {
+			req.Header.Set("x-date", now.Add(time.Minute).Format(http.TimeFormat))
+		}, status: 401, message: "does not verify"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			method, u, body := "GET", v.srv.URL+OCIAPIPrefix+"tenancies/"+tenancyOCID, []byte(nil)
+			if tc.post {
+				method, u, body = "POST", v.srv.URL+OCIAPIPrefix+"compartments", []byte(`{"name":"x"}`)
+			}
+			req, err := http.NewRequest(method, u, strings.NewReader(string(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signOCIDated(t, req, body, upst, key, tc.signed...)
+			if tc.tamper != nil {
+				tc.tamper(req)
+			}
+			got := v.do(req)
+			if got.status != tc.status || !strings.Contains(got.body, tc.message) {
+				t.Fatalf("status %d %s, want %d with %q", got.status, got.body, tc.status, tc.message)
+			}
+		})
+	}
 }
