@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -13,7 +18,73 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/oci/signer"
+	"github.com/idcsctl/idcsctl/internal/testenv"
 )
+
+// ociJSDir holds Oracle's JavaScript SDK, pinned by its package-lock.json,
+// and the program that drives it (ocisdk.js); .ci/run installs it with
+// npm ci.
+const ociJSDir = "testdata/ocisdk-js"
+
+// TestScriptsOCIJS runs testdata/script-ocijs: a second real client,
+// Oracle's JavaScript SDK (npm oci-common and oci-identity), reads the
+// files `idcsctl oci session` wrote and its signed requests (dated by
+// x-date, where the Go SDK signs date) pass the emulator's OCI-like API.
+// The scripts find the SDK's folder in $OCIJS and run node on PATH.
+func TestScriptsOCIJS(t *testing.T) {
+	dir, err := filepath.Abs(ociJSDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ociJSMissing(dir); err != nil {
+		testenv.SkipOrFail(t, err)
+	}
+	testscript.Run(t, scriptParams(t, "testdata/script-ocijs", []string{"OCIJS=" + dir}))
+}
+
+// ociJSMissing says why the JavaScript SDK cannot run here: no node, or
+// its packages not installed at the versions package.json pins.
+func ociJSMissing(dir string) error {
+	install := fmt.Sprintf("npm ci --prefix %s", filepath.Join("cmd", "idcsctl", ociJSDir))
+	if _, err := exec.LookPath("node"); err != nil {
+		return fmt.Errorf("node is not on PATH (apt-get install nodejs npm), then %s", install)
+	}
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	if err := readJSONFile(filepath.Join(dir, "package.json"), &pkg); err != nil {
+		return err
+	}
+	if len(pkg.Dependencies) == 0 {
+		return fmt.Errorf("%s/package.json names no packages", dir)
+	}
+	for name, want := range pkg.Dependencies {
+		var got struct {
+			Version string `json:"version"`
+		}
+		err := readJSONFile(filepath.Join(dir, "node_modules", name, "package.json"), &got)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("the npm package %s is not installed: %s", name, install)
+		case err != nil:
+			return err
+		case got.Version != want:
+			return fmt.Errorf("the npm package %s is %s, package.json pins %s: %s", name, got.Version, want, install)
+		}
+	}
+	return nil
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
 
 // cmdOCISDK is a client nobody here wrote: Oracle's OCI Go SDK loads an
 // OCI config section through its own session-token configuration provider
