@@ -358,6 +358,12 @@ func (a *app) freshToken(ctx context.Context, p *config.Resolved) (*store.Token,
 }
 
 func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, margin time.Duration) (*store.Token, *session.Manager, error) {
+	return a.freshTokenBy(ctx, p, func(m *session.Manager) { m.Margin = margin })
+}
+
+// freshTokenBy is freshToken with the token manager tuned first: its
+// margin (token --margin), or its own test of what is fresh (kube token).
+func (a *app) freshTokenBy(ctx context.Context, p *config.Resolved, tune func(*session.Manager)) (*store.Token, *session.Manager, error) {
 	var domain *url.URL
 	if p.Domain != "" {
 		// A domain idcsctl may not talk to is a usage error whether or not
@@ -372,7 +378,7 @@ func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, marg
 	if err != nil {
 		return nil, nil, err
 	}
-	m.Margin = margin
+	tune(m)
 	t, err := m.Token(ctx)
 	if err != nil {
 		return nil, m, err
@@ -381,6 +387,24 @@ func (a *app) freshTokenWithMargin(ctx context.Context, p *config.Resolved, marg
 		return nil, m, err
 	}
 	return t, m, nil
+}
+
+// refreshedToken refreshes the profile's token now, as --force-refresh asks.
+func (a *app) refreshedToken(ctx context.Context, p *config.Resolved) (*store.Token, error) {
+	m, err := a.manager(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Not signed in, or signed in to another domain: say so rather than
+	// refresh tokens the profile must not use.
+	cur, err := m.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIssuedFor(cur, p); err != nil {
+		return nil, err
+	}
+	return m.Refresh(ctx)
 }
 
 func checkIssuedFor(t *store.Token, p *config.Resolved) error {

@@ -34,8 +34,9 @@ many kubectl calls at once refresh once. See docs/kubernetes.md.`,
 }
 
 type kubeTokenOptions struct {
-	overrides   config.Overrides
-	accessToken bool
+	overrides    config.Overrides
+	accessToken  bool
+	forceRefresh bool
 	// terminal says whether stdin is a terminal: kubectl's interactive
 	// mode hands the plugin its own, and only then may a sign-in start.
 	terminal bool
@@ -48,9 +49,12 @@ func newKubeTokenCmd(a *app) *cobra.Command {
 		Short: "Print an ExecCredential for kubectl (the credential plugin)",
 		Long: `Print the profile's ID token as a client.authentication.k8s.io ExecCredential
 on stdout, for kubectl's exec credential plugin, refreshing it first when it
-expires within a minute. The ID token's audience is the client id, which is
+expires within a minute (within a quarter of its lifetime, for tokens that
+live less than four minutes). A call refreshes at most once, under the same
+lock as "idcsctl token". The ID token's audience is the client id, which is
 what an API server's OpenID Connect authenticator checks; --access-token hands
-out the access token instead.
+out the access token instead. --force-refresh refreshes now, however long the
+token has yet to live.
 
 The answer is in the API version kubectl asks for in KUBERNETES_EXEC_INFO (v1
 or v1beta1; v1beta1 when the variable is absent). When there is no usable
@@ -72,6 +76,7 @@ fails at once instead of waiting on a prompt nobody sees.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.accessToken, "access-token", false, "hand kubectl the access token instead of the ID token")
+	cmd.Flags().BoolVar(&o.forceRefresh, "force-refresh", false, "refresh the token now, even if it is still valid (once, under the profile lock)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
@@ -85,13 +90,16 @@ func runKubeToken(ctx context.Context, a *app, o *kubeTokenOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.kubeCredential(ctx, p, o.accessToken)
+	c, err := a.kubeCredential(ctx, p, o)
 	if errors.Is(err, session.ErrLoginRequired) && info.Interactive && o.terminal {
 		fmt.Fprintf(a.deps.Stderr, "idcsctl: %v\nSigning in to profile %q for kubectl.\n", err, p.Name)
 		if err := a.signInForKube(ctx, p, o.overrides); err != nil {
 			return err
 		}
-		c, err = a.kubeCredential(ctx, p, o.accessToken)
+		// The sign-in brought new tokens: no forced refresh of them.
+		again := *o
+		again.forceRefresh = false
+		c, err = a.kubeCredential(ctx, p, &again)
 	}
 	if err != nil {
 		return err
@@ -99,48 +107,71 @@ func runKubeToken(ctx context.Context, a *app, o *kubeTokenOptions) error {
 	return kube.Write(a.deps.Stdout, info, c)
 }
 
-// kubeCredential is the token kubectl gets: the ID token (valid for the
-// margin, refreshed like the access token when it is not), or the access
-// token.
-func (a *app) kubeCredential(ctx context.Context, p *config.Resolved, accessToken bool) (kube.Credential, error) {
-	t, m, err := a.freshToken(ctx, p)
+// kubeCredential is the token kubectl gets: the ID token, or with
+// --access-token the access token, refreshed at most once. The ID token is
+// refreshed when it, not the access token, is within the margin that fits
+// its lifetime; what a refresh brings is handed out while it lives, even
+// when it is short-lived itself, so that a call never refreshes twice.
+func (a *app) kubeCredential(ctx context.Context, p *config.Resolved, o *kubeTokenOptions) (kube.Credential, error) {
+	var t *store.Token
+	var err error
+	switch {
+	case o.forceRefresh:
+		t, err = a.refreshedToken(ctx, p)
+	case o.accessToken:
+		t, _, err = a.freshToken(ctx, p)
+	default:
+		t, _, err = a.freshTokenBy(ctx, p, func(m *session.Manager) { m.Fresh = a.idTokenFresh })
+	}
 	if err != nil {
 		return kube.Credential{}, err
 	}
-	if accessToken {
+	if o.accessToken {
 		return kube.Credential{Token: t.AccessToken, Expiry: t.Expiry}, nil
 	}
 	if t.IDToken == "" {
 		return kube.Credential{}, &session.LoginRequiredError{Profile: p.Name, Reason: fmt.Sprintf("profile %q has no ID token (its grant issues none; kubectl needs a person's sign-in, or --access-token)", p.Name)}
 	}
-	exp := idTokenExpiry(t)
-	if !a.idTokenValid(exp) {
-		// An ID token may die before its access token. ForceRefresh takes
-		// the lock and refreshes only if no other process has yet.
-		if t, err = m.ForceRefresh(ctx, t.AccessToken); err != nil {
-			return kube.Credential{}, err
-		}
-		if exp = idTokenExpiry(t); !a.idTokenValid(exp) {
-			return kube.Credential{}, &session.LoginRequiredError{Profile: p.Name, Reason: "the ID token has expired and a refresh brought no new one"}
-		}
+	exp, _ := idTokenTimes(t)
+	if !exp.IsZero() && !a.deps.Now().Before(exp) {
+		return kube.Credential{}, &session.LoginRequiredError{Profile: p.Name, Reason: "the ID token has expired and a refresh brought no new one"}
 	}
 	return kube.Credential{Token: t.IDToken, Expiry: exp}, nil
 }
 
-// idTokenValid reports whether an ID token expiring at exp outlives the
-// refresh margin; zero means the token says nothing, and counts as valid.
-func (a *app) idTokenValid(exp time.Time) bool {
-	return exp.IsZero() || a.deps.Now().Add(session.DefaultMargin).Before(exp)
+// idTokenFresh reports whether the stored ID token may go to kubectl
+// without a refresh: it outlives the margin that fits its lifetime (iat to
+// exp), or says nothing of its expiry. A token without an ID token counts
+// as fresh, since a refresh would not give it one; kubeCredential refuses it.
+func (a *app) idTokenFresh(t *store.Token) bool {
+	if t.IDToken == "" {
+		return true
+	}
+	exp, iat := idTokenTimes(t)
+	if exp.IsZero() {
+		return true
+	}
+	var lifetime time.Duration
+	if !iat.IsZero() {
+		lifetime = exp.Sub(iat)
+	}
+	return a.deps.Now().Add(session.MarginFor(lifetime)).Before(exp)
 }
 
-// idTokenExpiry is the exp claim of the stored ID token, which was verified
-// when it was stored; zero when it has none.
-func idTokenExpiry(t *store.Token) time.Time {
+// idTokenTimes are the exp and iat claims of the stored ID token, which was
+// verified when it was stored; zero for a claim it lacks.
+func idTokenTimes(t *store.Token) (exp, iat time.Time) {
 	var c jwt.Claims
-	if !storedClaimsInto(t.IDToken, &c) || c.Expiry == nil {
-		return time.Time{}
+	if !storedClaimsInto(t.IDToken, &c) {
+		return time.Time{}, time.Time{}
 	}
-	return c.Expiry.Time()
+	if c.Expiry != nil {
+		exp = c.Expiry.Time()
+	}
+	if c.IssuedAt != nil {
+		iat = c.IssuedAt.Time()
+	}
+	return exp, iat
 }
 
 // signInForKube runs the profile's sign-in for kubectl: the way it signed in

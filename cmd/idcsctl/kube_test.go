@@ -145,6 +145,18 @@ func newKubeEnv(t *testing.T) *kubeEnv {
 	return &kubeEnv{cliEnv: c, kubectl: kubectl, api: api, kubeconfig: kc}
 }
 
+// loginWithDyingTokens signs in with tokens that live an hour and were
+// issued an hour less 30 seconds ago (the emulator's clock set back while it
+// issues them): within the refresh margin however it is fitted to a token's
+// lifetime. Tokens issued afterwards are fresh.
+func (c *cliEnv) loginWithDyingTokens() {
+	c.tb.Helper()
+	const back = time.Hour - 30*time.Second
+	c.emu.AdvanceClock(-back)
+	c.login()
+	c.emu.AdvanceClock(back)
+}
+
 // kubectlCmd prepares `kubectl --kubeconfig K args...` in the idcsctl
 // environment, which kubectl passes on to the plugin.
 func (k *kubeEnv) kubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
@@ -207,7 +219,7 @@ func TestKubectlSignsInThroughIdcsctl(t *testing.T) {
 
 func TestKubectlExpiredTokenIsRefreshedByThePlugin(t *testing.T) {
 	k := newKubeEnv(t)
-	k.expireAfterLogin()
+	k.loginWithDyingTokens()
 	before, _ := k.stored()
 	stdout, stderr, err := k.getVersion(t)
 	if err != nil {
@@ -251,7 +263,7 @@ func TestKubectlParallelCallsRefreshOnce(t *testing.T) {
 	}
 	k := newKubeEnv(t)
 	k.emu.SetRotateRefreshTokens(true)
-	k.expireAfterLogin()
+	k.loginWithDyingTokens()
 	const n = 20
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	defer cancel()
@@ -366,7 +378,7 @@ func TestKubectlInteractiveSignsInThroughThePlugin(t *testing.T) {
 // even though the access token still lives, once.
 func TestKubeTokenRefreshesAnIDTokenThatDiesBeforeItsAccessToken(t *testing.T) {
 	c := newCLIEnv(t, "", nil)
-	c.expireAfterLogin() // both tokens live 30 s, under the 60 s margin
+	c.loginWithDyingTokens() // both tokens have 30 s of their hour left, under the 60 s margin
 	st := store.NewFile(c.dir)
 	tok, err := st.Load(t.Context(), "default")
 	if err != nil {

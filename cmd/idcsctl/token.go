@@ -121,24 +121,6 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 	return err
 }
 
-// refreshedToken refreshes the profile's token now, as --force-refresh asks.
-func (a *app) refreshedToken(ctx context.Context, p *config.Resolved) (*store.Token, error) {
-	m, err := a.manager(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	// Not signed in, or signed in to another domain: say so rather than
-	// refresh tokens the profile must not use.
-	cur, err := m.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIssuedFor(cur, p); err != nil {
-		return nil, err
-	}
-	return m.Refresh(ctx)
-}
-
 // scopedToken is the profile's token narrowed to scopes (token --scope).
 func (a *app) scopedToken(ctx context.Context, p *config.Resolved, scopes []string, margin time.Duration, force bool) (*store.Token, error) {
 	m, err := a.manager(ctx, p)

@@ -23,6 +23,19 @@ import (
 // token handed to a script does not die in the middle of its request.
 const DefaultMargin = 60 * time.Second
 
+// MarginFor is the refresh margin of a token that lives lifetime from its
+// issue to its expiry: DefaultMargin, or a quarter of the lifetime when that
+// is less. A token that lives a minute or less could never outlive the
+// default margin, so it would count as expired the moment it was issued and
+// be refreshed on every use; with a quarter it is handed out for most of its
+// life. A lifetime of zero or less (unknown) gives DefaultMargin.
+func MarginFor(lifetime time.Duration) time.Duration {
+	if lifetime <= 0 || lifetime/4 >= DefaultMargin {
+		return DefaultMargin
+	}
+	return lifetime / 4
+}
+
 // ErrLoginRequired means there is no usable token and none can be had
 // without the person: the caller should run `idcsctl login`.
 var ErrLoginRequired = errors.New("sign-in required")
@@ -86,6 +99,10 @@ type Manager struct {
 	// Margin is how long before its expiry a token is refreshed; see
 	// DefaultMargin.
 	Margin time.Duration
+	// Fresh, when set, decides in place of Valid whether a stored token
+	// may be handed out as it is, and so whether a refresh is due: kubectl
+	// needs a live ID token, whatever its access token's expiry.
+	Fresh func(t *store.Token) bool
 	// Timeout bounds a refresh as a whole, the wait for the profile lock
 	// included, so the lock is never held longer; 0: no bound but the
 	// context's.
@@ -119,17 +136,28 @@ func (m *Manager) Token(ctx context.Context) (*store.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Valid(t) {
+	if m.fresh(t) {
 		return t, nil
 	}
-	return m.refresh(ctx, func(cur *store.Token) bool { return !m.Valid(cur) })
+	// At most one refresh: what it brings is handed out even when it is
+	// itself within the margin (a provider whose tokens live less than
+	// the margin), rather than refreshed again.
+	return m.refresh(ctx, func(cur *store.Token) bool { return !m.fresh(cur) })
+}
+
+// fresh is Fresh, or Valid when Fresh is not set.
+func (m *Manager) fresh(t *store.Token) bool {
+	if m.Fresh != nil {
+		return t != nil && m.Fresh(t)
+	}
+	return m.Valid(t)
 }
 
 // ForceRefresh refreshes even though the token looks valid, because a
 // server rejected it. If another process already replaced the rejected
 // token, that newer token is returned without a second refresh.
 func (m *Manager) ForceRefresh(ctx context.Context, rejected string) (*store.Token, error) {
-	return m.refresh(ctx, func(cur *store.Token) bool { return cur.AccessToken == rejected || !m.Valid(cur) })
+	return m.refresh(ctx, func(cur *store.Token) bool { return cur.AccessToken == rejected || !m.fresh(cur) })
 }
 
 // Refresh refreshes now, however long the token has yet to live: what a

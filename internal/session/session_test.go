@@ -678,3 +678,82 @@ func TestScopedEntryNamesOneSetOfScopesOfOneProfile(t *testing.T) {
 		}
 	}
 }
+
+func TestMarginForFitsTheLifetime(t *testing.T) {
+	tests := []struct {
+		name     string
+		lifetime time.Duration
+		want     time.Duration
+	}{
+		{"unknown", 0, DefaultMargin},
+		{"negative", -time.Minute, DefaultMargin},
+		{"an hour", time.Hour, DefaultMargin},
+		{"four minutes", 4 * time.Minute, DefaultMargin},
+		{"two minutes", 2 * time.Minute, 30 * time.Second},
+		{"a minute", time.Minute, 15 * time.Second},
+		{"thirty seconds", 30 * time.Second, 7500 * time.Millisecond},
+		{"a second", time.Second, 250 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := MarginFor(tt.lifetime)
+			if got != tt.want {
+				t.Errorf("MarginFor(%v) = %v, want %v", tt.lifetime, got, tt.want)
+			}
+			if tt.lifetime > 0 && got >= tt.lifetime {
+				t.Errorf("MarginFor(%v) = %v: a fresh token would count as expired", tt.lifetime, got)
+			}
+		})
+	}
+}
+
+// TestTokenWithFreshRefreshesAtMostOnce: a Fresh test replaces Valid, and a
+// refresh whose result Fresh still refuses is handed out, not repeated.
+func TestTokenWithFreshRefreshesAtMostOnce(t *testing.T) {
+	idLive := func(t *store.Token) bool { return !strings.HasPrefix(t.IDToken, "dying") }
+	tests := []struct {
+		name          string
+		stored        *store.Token
+		answer        func(string) (*auth.Result, error)
+		wantID        string
+		wantRefreshes int
+	}{
+		{
+			name:   "fresh by the test although the access token expired",
+			stored: tok("a0", "r0", -time.Hour),
+			answer: rotating(true), wantID: "id-a0", wantRefreshes: 0,
+		},
+		{
+			name:   "not fresh by the test although the access token lives",
+			stored: &store.Token{AccessToken: "a0", RefreshToken: "r0", IDToken: "dying-0", Expiry: now.Add(time.Hour)},
+			answer: func(rt string) (*auth.Result, error) {
+				return &auth.Result{AccessToken: "a1", IDToken: "id-1", Expiry: now.Add(time.Hour)}, nil
+			},
+			wantID: "id-1", wantRefreshes: 1,
+		},
+		{
+			name:   "a refresh that brings another dying token is not repeated",
+			stored: &store.Token{AccessToken: "a0", RefreshToken: "r0", IDToken: "dying-0", Expiry: now.Add(time.Hour)},
+			answer: func(rt string) (*auth.Result, error) {
+				return &auth.Result{AccessToken: "a1", IDToken: "dying-1", Expiry: now.Add(time.Hour)}, nil
+			},
+			wantID: "dying-1", wantRefreshes: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.stored, tt.answer)
+			f.m.Fresh = idLive
+			got, err := f.m.Token(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.IDToken != tt.wantID {
+				t.Errorf("ID token = %q, want %q", got.IDToken, tt.wantID)
+			}
+			if n := len(f.r.calls()); n != tt.wantRefreshes {
+				t.Errorf("%d refreshes, want %d", n, tt.wantRefreshes)
+			}
+		})
+	}
+}
