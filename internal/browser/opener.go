@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	pkgbrowser "github.com/pkg/browser"
+	"golang.org/x/term"
 )
 
 // ErrNoBrowser means no browser should or could be started here; the
@@ -299,8 +300,9 @@ func (o *Opener) start(args []string, url string) error {
 	return nil
 }
 
-// IsTerminal reports whether f is a character device (a terminal).
+// IsTerminal reports whether f is a terminal. Being a character device is
+// not enough: /dev/null is one, and a program whose stdin is /dev/null
+// must not wait for a person to type.
 func IsTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return f != nil && term.IsTerminal(int(f.Fd()))
 }
