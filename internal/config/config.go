@@ -61,10 +61,24 @@ type Profile struct {
 type File struct {
 	DefaultProfile string              `toml:"default_profile,omitempty"`
 	Profiles       map[string]*Profile `toml:"profiles,omitempty"`
+	// OCIR is the [ocir] section, read by docker-credential-idcsctl;
+	// idcsctl never edits it.
+	OCIR *OCIR `toml:"ocir,omitempty"`
 
 	path string
 	raw  []byte // the text read, which Save edits in place
 	snap *File  // the settings read, so Save knows what this process changed
+}
+
+// OCIR is the settings of the docker credential helper for OCI Container
+// Registry (docker-credential-idcsctl, docs/oci.md).
+type OCIR struct {
+	// Profile is the profile whose sign-in registry tokens are minted
+	// from; IDCSCTL_PROFILE wins over it, default_profile stands in.
+	Profile string `toml:"profile,omitempty"`
+	// Hosts are registries beyond OCIR's own hosts (a private endpoint,
+	// a test registry), each with the OCI region it serves.
+	Hosts map[string]string `toml:"hosts,omitempty"`
 }
 
 // Error is a problem with the config file. It names the file and, where
@@ -180,6 +194,11 @@ func Load(path string) (*File, error) {
 		p.Name = name
 		if err := p.check(); err != nil {
 			return nil, &Error{Path: path, Line: lineOf(data, name), Problem: fmt.Sprintf("profile %q: %v", name, err)}
+		}
+	}
+	if f.OCIR != nil && f.OCIR.Profile != "" {
+		if err := CheckProfileName(f.OCIR.Profile); err != nil {
+			return nil, &Error{Path: path, Line: lineOf(data, "profile"), Problem: "[ocir] " + err.Error()}
 		}
 	}
 	if f.DefaultProfile != "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -87,7 +88,7 @@ func (f *File) Save() error {
 	if err := writeAtomic(target, text); err != nil {
 		return err
 	}
-	f.DefaultProfile, f.Profiles, f.raw = next.DefaultProfile, next.Profiles, text
+	f.DefaultProfile, f.Profiles, f.OCIR, f.raw = next.DefaultProfile, next.Profiles, next.OCIR, text
 	f.takeSnapshot()
 	return nil
 }
@@ -95,6 +96,9 @@ func (f *File) Save() error {
 // clone is a deep copy of the file's settings.
 func (f *File) clone() *File {
 	c := &File{DefaultProfile: f.DefaultProfile, Profiles: map[string]*Profile{}, path: f.path, raw: f.raw}
+	if f.OCIR != nil {
+		c.OCIR = &OCIR{Profile: f.OCIR.Profile, Hosts: maps.Clone(f.OCIR.Hosts)}
+	}
 	for n, p := range f.Profiles {
 		cp := cloneProfile(*p)
 		c.Profiles[n] = &cp
@@ -222,7 +226,7 @@ func same(text []byte, want *File) bool {
 	if _, err := toml.Decode(string(text), got); err != nil {
 		return false
 	}
-	if got.DefaultProfile != want.DefaultProfile || len(got.Profiles) != len(want.Profiles) {
+	if got.DefaultProfile != want.DefaultProfile || len(got.Profiles) != len(want.Profiles) || !reflect.DeepEqual(got.OCIR, want.OCIR) {
 		return false
 	}
 	for n, p := range want.Profiles {

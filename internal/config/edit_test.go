@@ -238,3 +238,47 @@ func TestSaveKeepsConcurrentSavesOfOtherProfiles(t *testing.T) {
 		t.Errorf("the config is no longer a symlink")
 	}
 }
+
+// The [ocir] section belongs to docker-credential-idcsctl: a save that
+// edits a profile keeps it, and one that must write the whole file keeps
+// its settings.
+func TestSaveKeepsTheOCIRSection(t *testing.T) {
+	const ocirSection = "\n[ocir]\nprofile = \"work\"  # the helper's profile\n[ocir.hosts]\n\"127.0.0.1:5000\" = \"us-ashburn-1\"\n"
+	for _, tc := range []struct {
+		name   string
+		change func(f *File)
+	}{
+		{"an edited profile", func(f *File) { f.Profiles["lab"].ClientID = "new" }},
+		{"a removed profile", func(f *File) { f.Remove("lab") }},
+		{"a new profile", func(f *File) { f.Put(Profile{Name: "new", Domain: "https://idcs-new.identity.oraclecloud.com"}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(commented+ocirSection), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(f)
+			if err := f.Save(); err != nil {
+				t.Fatal(err)
+			}
+			g, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.OCIR == nil || g.OCIR.Profile != "work" || g.OCIR.Hosts["127.0.0.1:5000"] != "us-ashburn-1" {
+				t.Fatalf("[ocir] after the save: %+v", g.OCIR)
+			}
+		})
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("[ocir]\nprofile = \"-bad\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "[ocir]") {
+		t.Fatalf("a bad [ocir] profile: %v", err)
+	}
+}
