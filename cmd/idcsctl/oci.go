@@ -21,9 +21,12 @@ type ociSessionOptions struct {
 	overrides config.Overrides
 	name      string
 	region    string
-	ociConfig string
-	margin    time.Duration
-	status    bool
+	// defaultRegion stands in when nothing else names a region, and is
+	// not remembered: docker-credential-idcsctl passes the registry's.
+	defaultRegion string
+	ociConfig     string
+	margin        time.Duration
+	status        bool
 }
 
 func newOCICmd(a *app) *cobra.Command {
@@ -73,6 +76,8 @@ in the domain: see docs/oci.md.`,
 	f.StringVar(&o.ociConfig, "oci-config", "", "OCI config file to write the session's section in (default ~/.oci/config)")
 	f.DurationVar(&o.margin, "margin", oci.DefaultMargin, "exchange anew when the UPST expires within this long")
 	f.BoolVar(&o.status, "status", false, "show the OCI sessions idcsctl made, without the network")
+	f.StringVar(&o.defaultRegion, "default-region", "", "region when neither --region, the profile nor the sign-in names one (not remembered)")
+	_ = f.MarkHidden("default-region")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	return cmd
 }
@@ -153,9 +158,11 @@ func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Re
 	if err := oci.CheckName(o.name); err != nil {
 		return nil, &usageError{err}
 	}
-	if o.region != "" {
-		if err := oci.CheckRegion(o.region); err != nil {
-			return nil, &usageError{err}
+	for _, r := range []string{o.region, o.defaultRegion} {
+		if r != "" {
+			if err := oci.CheckRegion(r); err != nil {
+				return nil, &usageError{err}
+			}
 		}
 	}
 	if o.ociConfig == "" {
@@ -230,6 +237,9 @@ func (a *app) ociRegion(ctx context.Context, p *config.Resolved, o *ociSessionOp
 		if r := claimString(storedClaims(t.AccessToken), "domain_home"); oci.CheckRegion(r) == nil {
 			return r, nil
 		}
+	}
+	if o.defaultRegion != "" {
+		return o.defaultRegion, nil
 	}
 	return "", usagef("no OCI region for profile %q: pass --region, e.g. --region us-ashburn-1 (it is remembered)", p.Name)
 }

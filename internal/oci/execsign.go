@@ -45,23 +45,32 @@ type ExecSigner struct {
 	Program, ConfigPath, Session string
 }
 
-// FindSigner locates the signer program beside the running idcsctl, else
+// FindSigner locates the signer program beside the running program, else
 // on PATH.
 func FindSigner() (string, error) {
-	name := SignerProgram
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(SignerProgram); err == nil {
+	if p, ok := FindProgram(SignerProgram); ok {
 		return p, nil
 	}
-	return "", fmt.Errorf("fetch --oci signs with the OCI Go SDK through %s, which is not beside idcsctl nor on PATH: install it with `go install github.com/idcsctl/idcsctl/cmd/%s@latest`", SignerProgram, SignerProgram)
+	return "", fmt.Errorf("OCI requests are signed with the OCI Go SDK through %s, which is not beside %s nor on PATH: install it with `go install github.com/idcsctl/idcsctl/cmd/%s@latest`", SignerProgram, filepath.Base(os.Args[0]), SignerProgram)
+}
+
+// FindProgram locates program name (idcsctl's own programs ship
+// together) beside the running program, else on PATH.
+func FindProgram(name string) (string, bool) {
+	file := name
+	if runtime.GOOS == "windows" {
+		file += ".exe"
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), file)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, true
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	return "", false
 }
 
 func (s *ExecSigner) run(ctx context.Context, in any, args ...string) (*SignOutput, error) {
