@@ -14,6 +14,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
 	"github.com/idcsctl/idcsctl/internal/oci"
+	"github.com/idcsctl/idcsctl/internal/ocir"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -303,6 +304,16 @@ func (a *app) removeOCISessions(profile string) error {
 	recs.Sessions = kept
 	if err := recs.Save(); err != nil {
 		errs = append(errs, err)
+	}
+	// The registry tokens minted from the sessions go too; docker's
+	// credHelpers entries stay: they hold no secret.
+	if dir, err := a.stateDir(); err == nil {
+		switch removed, err := ocir.RemoveCache(ocir.CacheDir(dir), profile); {
+		case err != nil:
+			errs = append(errs, err)
+		case removed:
+			fmt.Fprintln(a.deps.Stderr, "Removed the cached OCIR registry tokens.")
+		}
 	}
 	return errors.Join(errs...)
 }

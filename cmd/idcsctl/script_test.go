@@ -27,6 +27,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/ocir/credhelper"
 	"github.com/idcsctl/idcsctl/internal/secretservice"
 )
 
@@ -35,11 +36,12 @@ import (
 // program: its flag parsing, exit codes, stdout and stderr.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"idcsctl":         main,
-		"testbrowser":     testBrowserMain,
-		"chromium-open":   chromiumOpenMain,
-		"rssprobe":        rssProbeMain,
-		"idcsctl-ocisign": ociSignMain,
+		"idcsctl":                   main,
+		"testbrowser":               testBrowserMain,
+		"chromium-open":             chromiumOpenMain,
+		"rssprobe":                  rssProbeMain,
+		"idcsctl-ocisign":           ociSignMain,
+		"docker-credential-idcsctl": func() { os.Exit(credhelper.Run()) },
 	})
 }
 
@@ -90,6 +92,8 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			}
 			e.Defer(func() { srv.Close() })
 			e.Values["emulator"] = srv
+			e.Values["ocir"] = &ocirRegistry{}
+			e.Defer(e.Values["ocir"].(*ocirRegistry).close)
 			port, port2 := freeTestPort(t), freeTestPort(t)
 			for _, p := range []int{port, port2} {
 				for _, c := range []string{emulator.DemoPublicClientID, emulator.DemoConfidentialClientID} {
@@ -146,6 +150,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"await-file":    cmdAwaitFile,
 			"perm":          cmdPerm,
 			"ocisdk":        cmdOCISDK,
+			"ocir":          cmdOCIR,
 		},
 	}
 }

@@ -251,3 +251,15 @@ func (e *Emulator) handleOCICreateCompartment(w http.ResponseWriter, r *http.Req
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
+
+// AuthenticateOCI checks r's OCI request signature as the OCI-like API
+// does, for a server beside the emulator (the OCIR-like registry of
+// internal/emulator/registry); on failure it has answered 401 in OCI's
+// error shape. It returns the user the session belongs to.
+func (e *Emulator) AuthenticateOCI(w http.ResponseWriter, r *http.Request) (string, bool) {
+	rec, _, ok := e.readOCIRequest(w, r)
+	if !ok {
+		return "", false
+	}
+	return rec.user.UserName, true
+}

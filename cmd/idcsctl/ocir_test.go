@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/emulator/registry"
+)
+
+// ocirRegistry is a script's OCIR-like registry, started by `ocir start`.
+type ocirRegistry struct {
+	mu  sync.Mutex
+	srv *registry.Server
+}
+
+func (o *ocirRegistry) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.srv != nil {
+		o.srv.Close()
+	}
+}
+
+// cmdOCIR runs the script's OCIR-like registry (internal/emulator/registry),
+// which takes the emulator's OCI sessions:
+//
+//	ocir start           start it; OCIR_HOST is its host:port, the file
+//	                     $WORK/ocir-host holds the host for `stdin`, and
+//	                     the config gets [ocir.hosts] "HOST" = "us-ashburn-1"
+//	ocir count WHAT N    it counted WHAT (token, token:issued, v2,
+//	                     v2:refused) exactly N times
+//	ocir ttl DURATION    lifetime of the registry tokens issued from now on
+//	ocir answer MODE     the token endpoint answers huge, not-json,
+//	                     no-token, or (token) a token
+func cmdOCIR(ts *testscript.TestScript, neg bool, args []string) {
+	o := ts.Value("ocir").(*ocirRegistry)
+	if len(args) == 0 {
+		ts.Fatalf("usage: ocir start|count|ttl|answer ...")
+	}
+	o.mu.Lock()
+	srv := o.srv
+	o.mu.Unlock()
+	if args[0] != "start" && srv == nil {
+		ts.Fatalf("ocir %s: run `ocir start` first", args[0])
+	}
+	switch args[0] {
+	case "start":
+		if srv != nil {
+			ts.Fatalf("ocir start: started already")
+		}
+		emu := ts.Value("emulator").(*emulator.Server)
+		srv, err := registry.Start(emu.Emulator)
+		ts.Check(err)
+		o.mu.Lock()
+		o.srv = srv
+		o.mu.Unlock()
+		ts.Setenv("OCIR_HOST", srv.Host)
+		ts.Check(os.WriteFile(ts.MkAbs("ocir-host"), []byte(srv.Host+"\n"), 0o600))
+		cfg := ts.Getenv("IDCSCTL_CONFIG")
+		ts.Check(os.MkdirAll(filepath.Dir(cfg), 0o700))
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		ts.Check(err)
+		_, err = fmt.Fprintf(f, "\n[ocir.hosts]\n%q = \"us-ashburn-1\"\n", srv.Host)
+		ts.Check(err)
+		ts.Check(f.Close())
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: ocir count WHAT N")
+		}
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		got := srv.Counts()[args[1]]
+		if (got == want) == neg {
+			ts.Fatalf("the registry counted %s %d times, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
+		}
+	case "ttl":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		srv.SetTokenTTL(d)
+	case "answer":
+		mode := args[1]
+		if mode == "token" {
+			mode = registry.AnswerToken
+		}
+		ts.Check(srv.SetTokenAnswer(mode))
+	default:
+		ts.Fatalf("unknown ocir command %q", args[0])
+	}
+}
