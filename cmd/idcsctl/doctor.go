@@ -408,7 +408,17 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 	default:
 		sum := summarize(p, st.Name(), t)
 		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
-		if !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry) {
+		expired := !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry)
+		if session.Rejected(t) {
+			rejected := fmt.Sprintf("the domain rejected the refresh token at %s", session.Clock(t.RefreshRejectedAt, a.deps.Now()))
+			if expired {
+				r.add("tokens", checkWarn, fmt.Sprintf("profile %q: %s (%s; the access token expired at %s)", p.Name, session.SignInNeededSince(t.RefreshRejectedAt, a.deps.Now()), rejected, a.when(t.Expiry)), loginCommand(p.Name))
+				return
+			}
+			r.add("tokens", checkWarn, detail+"; "+rejected+", so it will not be renewed", loginCommand(p.Name)+" before the access token expires")
+			return
+		}
+		if expired {
 			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
 			if t.RefreshToken == "" && t.Grant != session.GrantClientCredentials {
 				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginCommand(p.Name))
@@ -421,10 +431,15 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 }
 
 func loginCommand(profile string) string {
+	return "run " + loginCommandLine(profile)
+}
+
+// loginCommandLine is the command that signs the profile in, quoted.
+func loginCommandLine(profile string) string {
 	if profile == config.DefaultProfile {
-		return "run `idcsctl login`"
+		return "`idcsctl login`"
 	}
-	return "run `idcsctl login -p " + profile + "`"
+	return "`idcsctl login -p " + profile + "`"
 }
 
 // checkSecret says where a confidential application's secret comes from,

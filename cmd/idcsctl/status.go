@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/session"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -43,18 +44,24 @@ for the other commands.`,
 
 // profileStatus is one profile in status's -o json; a documented contract.
 type profileStatus struct {
-	Name        string     `json:"name"`
-	Default     bool       `json:"default"`
-	Domain      string     `json:"domain,omitempty"`
-	ClientID    string     `json:"client_id,omitempty"`
-	SignedIn    bool       `json:"signed_in"`
-	Expired     bool       `json:"expired"`
-	Refreshable bool       `json:"refreshable"`
-	UserName    string     `json:"user_name,omitempty"`
-	DisplayName string     `json:"display_name,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	Store       string     `json:"store"`
-	Error       string     `json:"error,omitempty"`
+	Name        string `json:"name"`
+	Default     bool   `json:"default"`
+	Domain      string `json:"domain,omitempty"`
+	ClientID    string `json:"client_id,omitempty"`
+	SignedIn    bool   `json:"signed_in"`
+	Expired     bool   `json:"expired"`
+	Refreshable bool   `json:"refreshable"`
+	// SignInNeeded: only `idcsctl login` gets this profile a working token
+	// (signed out, or expired with no way to renew it).
+	SignInNeeded bool `json:"sign_in_needed"`
+	// RefreshRejectedAt is when the domain rejected the refresh token; a
+	// sign-in is needed from then on, once the access token expires.
+	RefreshRejectedAt *time.Time `json:"refresh_rejected_at,omitempty"`
+	UserName          string     `json:"user_name,omitempty"`
+	DisplayName       string     `json:"display_name,omitempty"`
+	ExpiresAt         *time.Time `json:"expires_at,omitempty"`
+	Store             string     `json:"store"`
+	Error             string     `json:"error,omitempty"`
 }
 
 func runStatus(ctx context.Context, a *app, o *statusOptions) error {
@@ -107,8 +114,10 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 			s.Expired = !t.Expiry.IsZero() && !a.deps.Now().Before(t.Expiry)
 			// A client credentials token is renewed by its grant, with no
 			// refresh token.
-			s.Refreshable = t.RefreshToken != "" || t.Grant == "client_credentials"
+			s.Refreshable = (t.RefreshToken != "" && !session.Rejected(t)) || t.Grant == session.GrantClientCredentials
+			s.RefreshRejectedAt = jsonTime(t.RefreshRejectedAt)
 		}
+		s.SignInNeeded = s.Error == "" && (!s.SignedIn || (s.Expired && !s.Refreshable))
 		out = append(out, s)
 	}
 	if a.global.output == "json" {
@@ -136,6 +145,10 @@ func writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
 		switch {
 		case r.Error != "":
 			state = "error: " + r.Error
+		case r.SignedIn && r.RefreshRejectedAt != nil && r.Expired:
+			state = session.SignInNeededSince(*r.RefreshRejectedAt, now) + " (" + loginCommandLine(r.Name) + ")"
+		case r.SignedIn && r.RefreshRejectedAt != nil:
+			state = "signed in; refresh rejected at " + session.Clock(*r.RefreshRejectedAt, now) + " (" + loginCommandLine(r.Name) + " before it expires)"
 		case r.SignedIn && r.Expired && r.Refreshable:
 			state = "expired (refreshable)"
 		case r.SignedIn && r.Expired:

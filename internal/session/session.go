@@ -58,6 +58,27 @@ func (e *LoginRequiredError) Error() string {
 // Unwrap lets errors.Is find ErrLoginRequired and the cause.
 func (e *LoginRequiredError) Unwrap() []error { return []error{ErrLoginRequired, e.Err} }
 
+// Rejected reports whether the provider has rejected t's refresh token,
+// so that only a sign-in renews it.
+func Rejected(t *store.Token) bool { return t != nil && !t.RefreshRejectedAt.IsZero() }
+
+// SignInNeededSince is the reason given once a refresh token was rejected:
+// since when a sign-in is needed, in local time, with the date when it was
+// not today.
+func SignInNeededSince(at, now time.Time) string {
+	return "sign-in needed since " + Clock(at, now)
+}
+
+// Clock is a time as a person reads it on a wall clock: 15:04, or
+// 2006-01-02 15:04 when it is not today, in local time.
+func Clock(at, now time.Time) string {
+	lt, ln := at.Local(), now.Local()
+	if y, m, d := lt.Date(); y != ln.Year() || m != ln.Month() || d != ln.Day() {
+		return lt.Format("2006-01-02 15:04")
+	}
+	return lt.Format("15:04")
+}
+
 // DeadlineError means a refresh, the wait for the profile's lock included,
 // did not finish within the profile's timeout.
 type DeadlineError struct {
@@ -204,6 +225,11 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 	if cur.RefreshToken == "" {
 		return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the access token has expired and there is no refresh token"}
 	}
+	if Rejected(cur) {
+		// The provider said no already: asking again would only say no
+		// again, and would need the network.
+		return nil, m.rejectedError(cur.RefreshRejectedAt, nil)
+	}
 	r, err := m.Refresher(ctx)
 	if err != nil {
 		return nil, err
@@ -227,7 +253,9 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 		// A provider may quote the profile's tokens in its error text.
 		auth.RedactError(err, cur.AccessToken, cur.RefreshToken, cur.IDToken)
 		if invalid {
-			return nil, &LoginRequiredError{Profile: m.Profile, Reason: "the refresh token was rejected (expired, revoked or already used)", Err: err}
+			at := m.now()
+			m.remember(ctx, cur, at)
+			return nil, m.rejectedError(at, err)
 		}
 		return nil, fmt.Errorf("refresh tokens of profile %q: %w", m.Profile, err)
 	}
@@ -240,6 +268,28 @@ func (m *Manager) refresh(ctx context.Context, needed func(cur *store.Token) boo
 		}
 	}
 	return next, nil
+}
+
+// rejectedError is the sign-in needed once the refresh token was rejected.
+func (m *Manager) rejectedError(at time.Time, err error) error {
+	return &LoginRequiredError{Profile: m.Profile, Err: err,
+		Reason: SignInNeededSince(at, m.now()) + " (the refresh token was rejected: expired, revoked or already used)"}
+}
+
+// remember records in the store that cur's refresh token was rejected at
+// at, keeping every token: the access token may work until it expires.
+// It runs under the profile's lock, and writes only when the stored tokens
+// are still cur's, so a sign-in that replaced them is never undone.
+func (m *Manager) remember(ctx context.Context, cur *store.Token, at time.Time) {
+	now, err := m.Store.Load(ctx, m.Profile)
+	if err != nil || now.RefreshToken != cur.RefreshToken || now.AccessToken != cur.AccessToken {
+		return
+	}
+	marked := *now
+	marked.RefreshRejectedAt = at.UTC()
+	if err := m.Store.Save(ctx, m.Profile, &marked); err != nil && m.Warn != nil {
+		fmt.Fprintf(m.Warn, "warning: could not record that the refresh token was rejected (%v)\n", err)
+	}
 }
 
 // renew gets a new client credentials token with the scopes the old one was
@@ -269,6 +319,7 @@ func (m *Manager) renew(ctx context.Context, cur *store.Token) (*store.Token, er
 // out the refresh token or the ID token, and then the old ones still hold.
 func Merge(old *store.Token, r *auth.Result) *store.Token {
 	next := *old
+	next.RefreshRejectedAt = time.Time{} // the provider renewed it: it works
 	next.AccessToken = r.AccessToken
 	next.TokenType = r.TokenType
 	next.Expiry = r.Expiry

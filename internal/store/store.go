@@ -42,6 +42,12 @@ type Token struct {
 	Grant        string    `json:"grant,omitempty"`     // how it was obtained: "authorization_code", "device_code", "client_credentials"
 	Domain       string    `json:"domain,omitempty"`    // which domain URL issued it, so a changed profile is detected
 	ClientID     string    `json:"client_id,omitempty"` // which client it was issued to
+	// RefreshRejectedAt is when the provider rejected RefreshToken
+	// (invalid_grant: expired, revoked or already used); zero while it is
+	// not known to be bad. The tokens stay stored, since the access token
+	// may work until it expires; the next sign-in, which stores a new
+	// Token, clears it.
+	RefreshRejectedAt time.Time `json:"refresh_rejected_at,omitzero"`
 }
 
 // Store keeps one Token per profile name.
