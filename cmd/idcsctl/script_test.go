@@ -173,10 +173,11 @@ func freeTestPort(t *testing.T) int {
 //	emu rotate               turn on refresh-token rotation
 //	emu revoke-all           revoke every refresh token
 //	emu fail PATH STATUS [N] answer the next N (1) requests to PATH with STATUS
+//	emu stop                 stop the emulator: the domain is down (connection refused)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value("emulator").(*emulator.Server)
 	if len(args) == 0 {
-		ts.Fatalf("usage: emu knobs|count|ttl|rotate|revoke-all|fail ...")
+		ts.Fatalf("usage: emu knobs|count|ttl|rotate|revoke-all|fail|stop ...")
 	}
 	switch args[0] {
 	case "knobs":
@@ -204,6 +205,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		srv.SetRotateRefreshTokens(true)
 	case "revoke-all":
 		srv.RevokeAll()
+	case "stop":
+		ts.Check(srv.Close())
 	case "fail":
 		status, err := strconv.Atoi(args[2])
 		ts.Check(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/session"
 	"github.com/idcsctl/idcsctl/internal/store"
 )
 
@@ -80,16 +81,37 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	if err != nil {
 		return err
 	}
-	t, m, err := a.freshToken(ctx, p)
+	var (
+		t *store.Token
+		m *session.Manager
+		// offline is why the domain could not be asked, when whoami
+		// answers from the stored ID token instead.
+		offline error
+	)
+	if o.source == "id-token" {
+		t, m, err = a.storedTokenOf(ctx, p) // no network, as its help says
+	} else {
+		t, m, err = a.freshToken(ctx, p)
+	}
 	if err != nil {
-		return err
+		st := a.answerOffline(ctx, o, m, p, err)
+		if st == nil {
+			return err
+		}
+		t, offline = st, err
+	}
+	if session.Rejected(t) {
+		fmt.Fprintf(a.deps.Stderr, "Note: the domain rejected the refresh token of profile %q at %s: run %s before the access token expires (%s).\n",
+			p.Name, session.Clock(t.RefreshRejectedAt, a.deps.Now()), loginCommandLine(p.Name), a.when(t.Expiry))
 	}
 	out := &whoamiJSON{identity: *summarize(p, m.Store.Name(), t), Source: o.source}
 	if out.Email != "" {
 		out.Emails = []string{out.Email}
 	}
-	switch o.source {
-	case "default", "userinfo":
+	switch {
+	case offline != nil:
+		a.sayOffline(out, offline)
+	case o.source == "default", o.source == "userinfo":
 		if o.source == "userinfo" {
 			out.identity = identity{Profile: out.Profile, Domain: out.Domain, ClientID: out.ClientID, ExpiresAt: out.ExpiresAt, Store: out.Store, Scopes: out.Scopes, Grant: out.Grant}
 		}
@@ -101,6 +123,10 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 			// verified when it was stored, is then all there is.
 			fmt.Fprintln(a.deps.Stderr, "The provider has no userinfo endpoint: showing the claims of the ID token verified at sign-in.")
 			out.Source = "id-token"
+			break
+		}
+		if err != nil && o.source == "default" && t.IDToken != "" && exitCode(err) == exitError {
+			a.sayOffline(out, err)
 			break
 		}
 		if errors.Is(err, auth.ErrNoUserinfo) {
@@ -122,7 +148,7 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 		if out.Email != "" && len(out.Emails) == 0 {
 			out.Emails = []string{out.Email}
 		}
-	case "me":
+	case o.source == "me":
 		me, err := a.withRetry(ctx, p, t, m.ForceRefresh, func(c *auth.Client, access string) (map[string]any, error) {
 			return a.scimMe(ctx, c, p, access)
 		})
@@ -139,6 +165,46 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	default:
 		return writeWhoamiText(a.deps.Stdout, out, a.deps.Now())
 	}
+}
+
+// answerOffline is the stored token whoami answers from when the domain
+// could not be asked (err) for the default source: one with an ID token,
+// verified when it was stored. A sign-in that is needed, a usage error or
+// Ctrl-C is no reason to answer from it: nil then.
+func (a *app) answerOffline(ctx context.Context, o *whoamiOptions, m *session.Manager, p *config.Resolved, err error) *store.Token {
+	if o.source != "default" || m == nil || exitCode(err) != exitError {
+		return nil
+	}
+	t, lerr := m.Load(ctx)
+	if lerr != nil || t.IDToken == "" || checkIssuedFor(t, p) != nil {
+		return nil
+	}
+	return t
+}
+
+// sayOffline says in one line that the identity shown is the stored ID
+// token's, and why the domain was not asked.
+func (a *app) sayOffline(out *whoamiJSON, cause error) {
+	fmt.Fprintf(a.deps.Stderr, "Could not ask the domain (%v): showing the claims of the ID token verified at sign-in.\n", cause)
+	out.Source = "id-token"
+}
+
+// storedTokenOf is the profile's stored token as it is, checked to be the
+// profile's domain's and client's, without refreshing it: what is known
+// here without the network.
+func (a *app) storedTokenOf(ctx context.Context, p *config.Resolved) (*store.Token, *session.Manager, error) {
+	m, err := a.manager(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := m.Load(ctx)
+	if err != nil {
+		return nil, m, err
+	}
+	if err := checkIssuedFor(t, p); err != nil {
+		return nil, m, err
+	}
+	return t, m, nil
 }
 
 // withRetry calls f with a client and the access token; when the provider
