@@ -38,7 +38,7 @@ func newOCICmd(a *app) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newOCISessionCmd(a))
+	cmd.AddCommand(newOCISessionCmd(a), newOCIRegistryCmd(a))
 	return cmd
 }
 

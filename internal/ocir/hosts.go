@@ -7,6 +7,13 @@ import (
 	"strings"
 )
 
+// HelperName is the value of a credHelpers entry that sends a registry
+// to HelperProgram: docker runs docker-credential-<value>.
+const HelperName = "idcsctl"
+
+// HelperProgram is the credential helper program (cmd/docker-credential-idcsctl).
+const HelperProgram = "docker-credential-" + HelperName
+
 // Username is the user name OCIR takes with a registry token as the
 // password (`docker login -u BEARER_TOKEN`).
 const Username = "BEARER_TOKEN"

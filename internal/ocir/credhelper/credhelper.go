@@ -33,11 +33,8 @@ import (
 )
 
 // Name is the program's name; docker finds it as docker-credential-<helper>
-// for credHelpers entries whose value is "idcsctl".
-const Name = "docker-credential-idcsctl"
-
-// HelperName is the value of a credHelpers entry that names this helper.
-const HelperName = "idcsctl"
+// for credHelpers entries whose value is ocir.HelperName.
+const Name = ocir.HelperProgram
 
 // EnvDebug, set to 1, makes the helper describe its steps on stderr (and
 // run idcsctl with --debug): the registry's clients start it with a fixed
