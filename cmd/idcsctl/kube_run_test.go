@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,68 @@ func TestKubeTokenSignsInTheWayTheProfileDidLast(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"kind":"ExecCredential"`) {
 		t.Errorf("stdout = %q, want the ExecCredential", stdout)
+	}
+}
+
+// TestKubeSetupDescribesTheContext: what setup says of --context's context
+// after it wrote the entry.
+func TestKubeSetupDescribesTheContext(t *testing.T) {
+	before := kube.Contents{Clusters: []string{"a", "b"}, Contexts: map[string]kube.Context{
+		"mine":   {Cluster: "a", User: "idcs"},
+		"alices": {Cluster: "a", User: "alice"},
+		"bare":   {User: "bob"},
+	}}
+	tests := []struct {
+		name     string
+		before   kube.Contents
+		e        kube.Entry
+		want     contextChange
+		wantSay  []string
+		wantNone []string
+	}{
+		{name: "no context", before: before, e: kube.Entry{User: "idcs"}},
+		{name: "a new context without a cluster", before: before, e: kube.Entry{User: "idcs", Context: "new"},
+			want:     contextChange{name: "new", user: "idcs", clusters: []string{"a", "b"}},
+			wantSay:  []string{`context "new" has no cluster`, "(the clusters of kc: a, b)", "kubectl config set-context new --cluster NAME --kubeconfig kc"},
+			wantNone: []string{"used user"}},
+		{name: "a new context with a cluster", before: before, e: kube.Entry{User: "idcs", Context: "new", Cluster: "b"},
+			want: contextChange{name: "new", user: "idcs", cluster: "b", clusters: []string{"a", "b"}}, wantNone: []string{"warning"}},
+		{name: "the same user again", before: before, e: kube.Entry{User: "idcs", Context: "mine"},
+			want: contextChange{name: "mine", user: "idcs", cluster: "a", clusters: []string{"a", "b"}}, wantNone: []string{"warning", "used user"}},
+		{name: "another user's context", before: before, e: kube.Entry{User: "idcs", Context: "alices"},
+			want:    contextChange{name: "alices", user: "idcs", cluster: "a", replaced: "alice", clusters: []string{"a", "b"}},
+			wantSay: []string{`Context "alices" used user "alice"; it now uses "idcs".`}, wantNone: []string{"warning"}},
+		{name: "a context without a cluster, given none", before: before, e: kube.Entry{User: "idcs", Context: "bare"},
+			want:    contextChange{name: "bare", user: "idcs", replaced: "bob", clusters: []string{"a", "b"}},
+			wantSay: []string{`used user "bob"`, `context "bare" has no cluster`}},
+		{name: "a cluster the file lacks", before: before, e: kube.Entry{User: "idcs", Context: "mine", Cluster: "z"},
+			want:    contextChange{name: "mine", user: "idcs", cluster: "z", unknownCluster: "z", clusters: []string{"a", "b"}},
+			wantSay: []string{`kc has no cluster "z"`}, wantNone: []string{"reach no API server"}},
+		{name: "a file without clusters", before: kube.Contents{}, e: kube.Entry{User: "idcs", Context: "new"},
+			want:    contextChange{name: "new", user: "idcs"},
+			wantSay: []string{"kc has no clusters yet", "kubectl config set-cluster NAME --server URL --kubeconfig kc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := describeContext(tt.before, tt.e)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("describeContext = %+v, want %+v", got, tt.want)
+			}
+			var said bytes.Buffer
+			got.warn(&said, "kc")
+			for _, s := range tt.wantSay {
+				if !strings.Contains(said.String(), s) {
+					t.Errorf("setup does not say %q:\n%s", s, said.String())
+				}
+			}
+			for _, s := range tt.wantNone {
+				if strings.Contains(said.String(), s) {
+					t.Errorf("setup says %q:\n%s", s, said.String())
+				}
+			}
+			if tt.e.Context == "" && said.Len() != 0 {
+				t.Errorf("setup speaks of no context: %q", said.String())
+			}
+		})
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +28,10 @@ type kubeSetupOptions struct {
 	accessToken   bool
 	usernameClaim string
 	prefix        string
-	// kubectl is the kubectl to write with; "" writes the file directly.
+	apiVersion    string
+	cluster       string
+	// kubectl is the kubectl found on PATH, whose version decides the
+	// entry's API version and which may write it; "" for none.
 	kubectl string
 }
 
@@ -41,13 +47,22 @@ configuration: the issuer, the domain's discovery URL, the client id as
 audience, the username claim and, when the ID token has one, the groups
 claim).
 
+The entry is in the exec API version the kubectl on PATH reads
+(client.authentication.k8s.io/v1 from kubectl 1.22, v1beta1 before), or the
+one --api-version names. With --context, that context uses the entry; a
+context that does not exist is created, and needs a cluster (--cluster) before
+kubectl can reach an API server through it.
+
 With kubectl on PATH, kubectl writes the entry (kubectl config
 set-credentials, and set-context with --context), unless the file holds
-comments or the entry other credentials, which kubectl would drop or keep:
-then idcsctl edits the file itself, atomically. Running it again updates the
-same entry. See docs/kubernetes.md.`,
+comments or the entry other credentials, which kubectl would drop or keep, or
+that kubectl cannot write the entry whole (interactiveMode needs kubectl
+1.30): then idcsctl edits the file itself, atomically. Running it again
+updates the same entry. See docs/kubernetes.md.`,
 		Example: `  idcsctl kube setup -p work --user idcs-work --context prod
-  idcsctl kube setup --kubeconfig ./kubeconfig -o json`,
+  idcsctl kube setup -p work --context prod --cluster prod-cluster
+  idcsctl kube setup --kubeconfig ./kubeconfig -o json
+  idcsctl kube setup --api-version v1beta1   # for a kubectl older than 1.22 elsewhere`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if p, err := exec.LookPath("kubectl"); err == nil {
@@ -60,6 +75,8 @@ same entry. See docs/kubernetes.md.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file to change (default: the first file of KUBECONFIG, else ~/.kube/config)")
 	f.StringVar(&o.user, "user", "", `name of the kubeconfig user entry (default "idcs-PROFILE")`)
 	f.StringVar(&o.context, "context", "", "also make this kubeconfig context use the entry (created when missing)")
+	f.StringVar(&o.cluster, "cluster", "", "make --context use this kubeconfig cluster too (a new context has none)")
+	f.StringVar(&o.apiVersion, "api-version", "", "exec API version of the entry: v1 or v1beta1 (default: what the kubectl on PATH reads, else v1)")
 	f.StringVar(&o.command, "exec-command", "idcsctl", "the idcsctl kubectl runs: a name on PATH or an absolute path")
 	f.BoolVar(&o.accessToken, "access-token", false, "make the plugin hand out the access token instead of the ID token")
 	f.StringVar(&o.usernameClaim, "username-claim", "sub", "ID token claim the API server takes as the user name: sub, user_displayname or email")
@@ -74,6 +91,8 @@ type kubeSetupJSON struct {
 	Kubeconfig                  string                           `json:"kubeconfig"`
 	User                        string                           `json:"user"`
 	Context                     string                           `json:"context,omitempty"`
+	Cluster                     string                           `json:"cluster,omitempty"`
+	ReplacedUser                string                           `json:"replaced_user,omitempty"`
 	WrittenBy                   string                           `json:"written_by"`
 	Exec                        kube.Exec                        `json:"exec"`
 	AuthenticationConfiguration kube.AuthenticationConfiguration `json:"authentication_configuration"`
@@ -82,6 +101,17 @@ type kubeSetupJSON struct {
 func runKubeSetup(ctx context.Context, a *app, o *kubeSetupOptions) error {
 	if o.usernameClaim == "" {
 		return usagef("--username-claim must name a claim")
+	}
+	if o.cluster != "" && o.context == "" {
+		return usagef("--cluster sets the cluster of --context: give --context too")
+	}
+	var apiVersion string
+	if o.apiVersion != "" {
+		v, err := kube.ParseAPIVersion(o.apiVersion)
+		if err != nil {
+			return usagef("--api-version: %v", err)
+		}
+		apiVersion = v
 	}
 	_, p, err := a.resolve(o.overrides)
 	if err != nil {
@@ -103,6 +133,10 @@ func runKubeSetup(ctx context.Context, a *app, o *kubeSetupOptions) error {
 	if err != nil {
 		return err
 	}
+	before, err := kube.Read(src)
+	if err != nil {
+		return &usageError{fmt.Errorf("kubeconfig %s: %w; fix or move it, nothing was changed", path, err)}
+	}
 	client, err := a.client(ctx, p)
 	if err != nil {
 		return err
@@ -123,8 +157,19 @@ func runKubeSetup(ctx context.Context, a *app, o *kubeSetupOptions) error {
 		}
 	}
 
-	e := kube.Exec{APIVersion: kube.APIVersionV1, Command: o.command, Args: a.pluginArgs(p, o), InteractiveMode: kube.InteractiveIfAvailable}
-	writtenBy, err := writeKubeUser(ctx, a, o, path, src, user, e)
+	k := findKubectl(ctx, a, o.kubectl)
+	switch {
+	case apiVersion != "":
+		if k != nil && k.version != nil && apiVersion != k.version.ExecAPIVersion() && apiVersion == kube.APIVersionV1 {
+			fmt.Fprintf(a.deps.Stderr, "warning: kubectl %s on PATH reads only %s entries; this %s entry is for another kubectl\n", k.version, k.version.ExecAPIVersion(), apiVersion)
+		}
+	case k != nil && k.version != nil:
+		apiVersion = k.version.ExecAPIVersion()
+	default:
+		apiVersion = kube.APIVersionV1
+	}
+	entry := kube.Entry{User: user, Exec: kube.ExecFor(apiVersion, o.command, a.pluginArgs(p, o)), Context: o.context, Cluster: o.cluster}
+	writtenBy, err := writeKubeUser(ctx, a, k, path, src, entry)
 	var partial *contextNotSetError
 	switch {
 	case errors.As(err, &partial):
@@ -132,12 +177,14 @@ func runKubeSetup(ctx context.Context, a *app, o *kubeSetupOptions) error {
 	case err != nil:
 		return fmt.Errorf("%w; the kubeconfig %s was not changed", err, path)
 	}
+	cc := describeContext(before, entry)
+	cc.warn(a.deps.Stderr, path)
 	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, kubeSetupJSON{Kubeconfig: path, User: user, Context: o.context, WrittenBy: writtenBy,
-			Exec: e, AuthenticationConfiguration: settings.AuthenticationConfiguration()})
+		return writeJSON(a.deps.Stdout, kubeSetupJSON{Kubeconfig: path, User: user, Context: o.context, Cluster: cc.cluster, ReplacedUser: cc.replaced,
+			WrittenBy: writtenBy, Exec: entry.Exec, AuthenticationConfiguration: settings.AuthenticationConfiguration()})
 	}
-	fmt.Fprintf(a.deps.Stderr, "Set user %q in %s (written by %s): kubectl runs %s %s.\n", user, path, writtenBy, e.Command, strings.Join(e.Args, " "))
-	if o.context != "" {
+	fmt.Fprintf(a.deps.Stderr, "Set user %q in %s (written by %s): kubectl runs %s %s.\n", user, path, writtenBy, entry.Exec.Command, strings.Join(entry.Exec.Args, " "))
+	if o.context != "" && cc.cluster != "" {
 		fmt.Fprintf(a.deps.Stderr, "Context %q uses it: kubectl --context %s get pods\n", o.context, o.context)
 	}
 	y, err := settings.YAML()
@@ -196,25 +243,80 @@ func (a *app) signedInClaims(ctx context.Context, p *config.Resolved) map[string
 	return storedClaims(t.IDToken)
 }
 
+// kubectlOnPath is the kubectl found on PATH and its version; version is
+// nil when kubectl would not say it.
+type kubectlOnPath struct {
+	path    string
+	version *kube.KubectlVersion
+}
+
+// findKubectl asks the kubectl at path (none when "") its version, which
+// decides what entry it reads and can write. A kubectl that will not say is
+// not given the file to write, and the person is told what that means.
+func findKubectl(ctx context.Context, a *app, path string) *kubectlOnPath {
+	if path == "" {
+		return nil
+	}
+	k := &kubectlOnPath{path: path}
+	v, err := kubectlVersion(ctx, path)
+	if err != nil {
+		fmt.Fprintf(a.deps.Stderr, "warning: could not tell the version of %s (%v): idcsctl writes the entry itself, and a kubectl before 1.22 needs --api-version v1beta1\n", path, err)
+		return k
+	}
+	k.version = &v
+	return k
+}
+
+// kubectlVersionTimeout bounds `kubectl version --client`, which reads no
+// network: a kubectl that hangs must not hang setup.
+const kubectlVersionTimeout = 20 * time.Second
+
+func kubectlVersion(ctx context.Context, path string) (kube.KubectlVersion, error) {
+	ctx, cancel := context.WithTimeout(ctx, kubectlVersionTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "version", "--client", "-o", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return kube.KubectlVersion{}, fmt.Errorf("kubectl version --client: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return kube.ParseKubectlVersion(stdout.Bytes())
+}
+
 // writeKubeUser sets the user entry (and context) in the kubeconfig, with
-// kubectl when it would lose nothing, else by editing the file; it returns
-// which of the two wrote it.
-func writeKubeUser(ctx context.Context, a *app, o *kubeSetupOptions, path string, src []byte, user string, e kube.Exec) (string, error) {
-	lose, err := kube.KubectlWouldLose(src, user)
+// kubectl when it can write the entry whole and would lose nothing, else
+// by editing the file; it returns which of the two wrote it. A new folder
+// for the file is made 0700 either way (kubectl would make it 0755).
+func writeKubeUser(ctx context.Context, a *app, k *kubectlOnPath, path string, src []byte, e kube.Entry) (string, error) {
+	lose, err := kube.KubectlWouldLose(src, e.User)
 	if err != nil {
 		return "", err
 	}
-	commas := strings.Contains(strings.Join(e.Args, ""), ",")
-	if o.kubectl != "" && lose == "" && !commas {
-		if err := kubectlSetUser(ctx, o.kubectl, path, user, e, o.context); err != nil {
+	var why string
+	switch {
+	case k == nil:
+	case k.version == nil:
+		why = "kubectl did not say its version"
+	case lose != "":
+		why = "kubectl would lose " + lose
+	case strings.Contains(strings.Join(e.Exec.Args, ""), ","):
+		why = "an argument holds a comma, where kubectl's --exec-arg splits"
+	default:
+		why = k.version.CannotWrite(e.Exec)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("make the kubeconfig's folder: %w", err)
+	}
+	if k != nil && why == "" {
+		if err := kubectlSetUser(ctx, k.path, path, e); err != nil {
 			return "", err
 		}
 		return "kubectl", nil
 	}
-	if o.kubectl != "" && lose != "" {
-		fmt.Fprintf(a.deps.Stderr, "Editing %s directly, since kubectl would lose %s.\n", path, lose)
+	if k != nil && k.version != nil {
+		fmt.Fprintf(a.deps.Stderr, "Editing %s directly, since %s.\n", path, why)
 	}
-	out, err := kube.SetUser(src, user, e, o.context)
+	out, err := kube.SetUser(src, e)
 	if err != nil {
 		return "", err
 	}
@@ -226,7 +328,7 @@ func writeKubeUser(ctx context.Context, a *app, o *kubeSetupOptions, path string
 
 // kubectlSetUser lets kubectl write the entry, as it writes its own
 // kubeconfig (its lock file, its formatting).
-func kubectlSetUser(ctx context.Context, kubectl, path, user string, e kube.Exec, kctx string) error {
+func kubectlSetUser(ctx context.Context, kubectl, path string, e kube.Entry) error {
 	run := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, kubectl, append(args, "--kubeconfig", path)...)
 		var stderr bytes.Buffer
@@ -236,16 +338,79 @@ func kubectlSetUser(ctx context.Context, kubectl, path, user string, e kube.Exec
 		}
 		return nil
 	}
-	err := run("config", "set-credentials", user,
-		"--exec-command", e.Command, "--exec-api-version", e.APIVersion,
-		"--exec-arg", strings.Join(e.Args, ","), "--exec-interactive-mode", e.InteractiveMode)
-	if err != nil || kctx == "" {
+	args := []string{"config", "set-credentials", e.User,
+		"--exec-command", e.Exec.Command, "--exec-api-version", e.Exec.APIVersion, "--exec-arg", strings.Join(e.Exec.Args, ",")}
+	if e.Exec.InteractiveMode != "" {
+		args = append(args, "--exec-interactive-mode", e.Exec.InteractiveMode)
+	}
+	if err := run(args...); err != nil || e.Context == "" {
 		return err
 	}
-	if err := run("config", "set-context", kctx, "--user", user); err != nil {
+	args = []string{"config", "set-context", e.Context, "--user", e.User}
+	if e.Cluster != "" {
+		args = append(args, "--cluster", e.Cluster)
+	}
+	if err := run(args...); err != nil {
 		return &contextNotSetError{err}
 	}
 	return nil
+}
+
+// contextChange is what setting the entry did to --context's context.
+type contextChange struct {
+	name, user string
+	// cluster is the context's cluster now, "" for none.
+	cluster string
+	// replaced is the user the context used before, when another.
+	replaced string
+	// unknownCluster is a --cluster the file does not list.
+	unknownCluster string
+	// clusters are the file's clusters, for the hint.
+	clusters []string
+}
+
+// describeContext works out what writing e changed in the context of a
+// kubeconfig that held before.
+func describeContext(before kube.Contents, e kube.Entry) contextChange {
+	if e.Context == "" {
+		return contextChange{}
+	}
+	old := before.Contexts[e.Context]
+	c := contextChange{name: e.Context, user: e.User, cluster: old.Cluster, clusters: before.Clusters}
+	if e.Cluster != "" {
+		c.cluster = e.Cluster
+		if !before.HasCluster(e.Cluster) {
+			c.unknownCluster = e.Cluster
+		}
+	}
+	if old.User != "" && old.User != e.User {
+		c.replaced = old.User
+	}
+	return c
+}
+
+// warn tells the person what the context change means for kubectl: a user
+// replaced, a cluster that is missing or not in the file.
+func (c contextChange) warn(w io.Writer, path string) {
+	if c.name == "" {
+		return
+	}
+	if c.replaced != "" {
+		fmt.Fprintf(w, "Context %q used user %q; it now uses %q.\n", c.name, c.replaced, c.user)
+	}
+	if c.unknownCluster != "" {
+		fmt.Fprintf(w, "warning: %s has no cluster %q; kubectl finds it only if another file of KUBECONFIG has it\n", path, c.unknownCluster)
+	}
+	if c.cluster != "" {
+		return
+	}
+	if len(c.clusters) == 0 {
+		fmt.Fprintf(w, "warning: context %q has no cluster, so kubectl --context %s would reach no API server, and %s has no clusters yet: add one (kubectl config set-cluster NAME --server URL --kubeconfig %s), then run this again with --cluster NAME\n",
+			c.name, c.name, path, path)
+		return
+	}
+	fmt.Fprintf(w, "warning: context %q has no cluster, so kubectl --context %s would reach no API server: run this again with --cluster NAME (the clusters of %s: %s), or kubectl config set-context %s --cluster NAME --kubeconfig %s\n",
+		c.name, c.name, path, strings.Join(c.clusters, ", "), c.name, path)
 }
 
 // contextNotSetError is a kubectl that set the user entry and then failed

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,10 +22,12 @@ const InteractiveIfAvailable = "IfAvailable"
 
 // Exec is the exec section of a kubeconfig user entry that runs idcsctl.
 type Exec struct {
-	APIVersion      string   `yaml:"apiVersion" json:"apiVersion"`
-	Command         string   `yaml:"command" json:"command"`
-	Args            []string `yaml:"args" json:"args"`
-	InteractiveMode string   `yaml:"interactiveMode" json:"interactiveMode"`
+	APIVersion string   `yaml:"apiVersion" json:"apiVersion"`
+	Command    string   `yaml:"command" json:"command"`
+	Args       []string `yaml:"args" json:"args"`
+	// InteractiveMode is required in v1 and left out in v1beta1; see
+	// ExecFor.
+	InteractiveMode string `yaml:"interactiveMode,omitempty" json:"interactiveMode,omitempty"`
 	// ProvideClusterInfo is written as false, as kubectl writes it: the
 	// plugin needs nothing of the cluster.
 	ProvideClusterInfo bool `yaml:"provideClusterInfo" json:"provideClusterInfo"`
@@ -87,16 +90,28 @@ func hasComments(n *yaml.Node) bool {
 	return false
 }
 
-// SetUser returns the kubeconfig src with the user entry name running e:
-// the entry's whole user section is replaced (a stale token or
-// auth-provider would otherwise win over the plugin), a second entry of the
-// same name is dropped, and everything else, comments included, is kept.
-// When context is not "", that context's user becomes name; a context that
-// does not exist is created with no cluster. An empty src starts a new
-// kubeconfig.
-func SetUser(src []byte, name string, e Exec, context string) ([]byte, error) {
-	if name == "" {
+// Entry is what SetUser writes: the user entry named User running Exec,
+// and when Context is not "", that context using it (and Cluster, when
+// that is not "").
+type Entry struct {
+	User             string
+	Exec             Exec
+	Context, Cluster string
+}
+
+// SetUser returns the kubeconfig src with the entry e: the user entry's
+// whole user section is replaced (a stale token or auth-provider would
+// otherwise win over the plugin), a second entry of the same name is
+// dropped, and everything else, comments included, is kept. A context that
+// does not exist is created, with e.Cluster or no cluster at all; an
+// existing one keeps its cluster unless e.Cluster names another. An empty
+// src starts a new kubeconfig.
+func SetUser(src []byte, e Entry) ([]byte, error) {
+	if e.User == "" {
 		return nil, errors.New("the kubeconfig user needs a name")
+	}
+	if e.Cluster != "" && e.Context == "" {
+		return nil, errors.New("a cluster is set only for a context")
 	}
 	doc, err := parseConfig(src)
 	if err != nil {
@@ -114,28 +129,31 @@ func SetUser(src []byte, name string, e Exec, context string) ([]byte, error) {
 	}
 	root := doc.Content[0]
 	var body yaml.Node
-	if err := body.Encode(userBody{Exec: e}); err != nil {
+	if err := body.Encode(userBody{Exec: e.Exec}); err != nil {
 		return nil, err
 	}
 	users, err := namedList(root, "users")
 	if err != nil {
 		return nil, err
 	}
-	if item := upsertNamed(users, name); item != nil {
+	if item := upsertNamed(users, e.User); item != nil {
 		setKey(item, "user", &body)
 	}
-	if context != "" {
+	if e.Context != "" {
 		contexts, err := namedList(root, "contexts")
 		if err != nil {
 			return nil, err
 		}
-		item := upsertNamed(contexts, context)
+		item := upsertNamed(contexts, e.Context)
 		ctx := lookup(item, "context")
 		if ctx == nil || ctx.Kind != yaml.MappingNode {
 			ctx = &yaml.Node{Kind: yaml.MappingNode}
 			setKey(item, "context", ctx)
 		}
-		setKey(ctx, "user", scalar(name))
+		if e.Cluster != "" {
+			setKey(ctx, "cluster", scalar(e.Cluster))
+		}
+		setKey(ctx, "user", scalar(e.User))
 	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
@@ -148,6 +166,63 @@ func SetUser(src []byte, name string, e Exec, context string) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// Context is a kubeconfig context as a file holds it.
+type Context struct {
+	Cluster, User string
+}
+
+// Contents is what a kubeconfig holds that kube setup speaks of.
+type Contents struct {
+	// Clusters are the names of its clusters, in the file's order.
+	Clusters []string
+	// Contexts are its contexts by name.
+	Contexts map[string]Context
+}
+
+// HasCluster reports whether the file has a cluster of that name.
+func (c Contents) HasCluster(name string) bool { return slices.Contains(c.Clusters, name) }
+
+// Read reads what the kubeconfig src holds of clusters and contexts; an
+// empty src holds none. A src that is not a kubeconfig is an error
+// wrapping ErrKubeconfig.
+func Read(src []byte) (Contents, error) {
+	c := Contents{Contexts: map[string]Context{}}
+	doc, err := parseConfig(src)
+	if err != nil || doc == nil {
+		return c, err
+	}
+	root := doc.Content[0]
+	if list := lookup(root, "clusters"); list != nil && list.Kind == yaml.SequenceNode {
+		for _, item := range list.Content {
+			if n := lookup(item, "name"); item.Kind == yaml.MappingNode && n != nil && n.Value != "" {
+				c.Clusters = append(c.Clusters, n.Value)
+			}
+		}
+	}
+	if list := lookup(root, "contexts"); list != nil && list.Kind == yaml.SequenceNode {
+		for _, item := range list.Content {
+			n := lookup(item, "name")
+			if item.Kind != yaml.MappingNode || n == nil {
+				continue
+			}
+			if _, seen := c.Contexts[n.Value]; seen {
+				continue // SetUser keeps the first; kubectl refuses duplicates
+			}
+			var ctx Context
+			if body := lookup(item, "context"); body != nil && body.Kind == yaml.MappingNode {
+				if v := lookup(body, "cluster"); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+					ctx.Cluster = v.Value
+				}
+				if v := lookup(body, "user"); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+					ctx.User = v.Value
+				}
+			}
+			c.Contexts[n.Value] = ctx
+		}
+	}
+	return c, nil
 }
 
 // parseConfig reads a kubeconfig into its document node; nil for an empty

@@ -2,8 +2,10 @@ package kube
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +33,7 @@ type kubeconfigShape struct {
 func TestSetUser(t *testing.T) {
 	tests := []struct {
 		name, src, context string
+		cluster            string
 		wantUsers          []string
 		wantContexts       map[string]map[string]string
 		wantText           []string // parts the output keeps
@@ -47,12 +50,18 @@ func TestSetUser(t *testing.T) {
 		{name: "an existing context keeps its cluster",
 			src: "kind: Config\ncontexts:\n- name: prod\n  context:\n    cluster: c\n    user: alice\n", context: "prod",
 			wantUsers: []string{"idcs"}, wantContexts: map[string]map[string]string{"prod": {"cluster": "c", "user": "idcs"}}},
+		{name: "a new context gets the cluster named", src: "kind: Config\n", context: "prod", cluster: "c",
+			wantUsers: []string{"idcs"}, wantContexts: map[string]map[string]string{"prod": {"cluster": "c", "user": "idcs"}}},
+		{name: "an existing context gets the cluster named",
+			src: "kind: Config\ncontexts:\n- name: prod\n  context:\n    cluster: old\n    user: alice\n    namespace: ns\n", context: "prod", cluster: "new",
+			wantUsers: []string{"idcs"}, wantContexts: map[string]map[string]string{"prod": {"cluster": "new", "user": "idcs", "namespace": "ns"}}},
 		{name: "null lists are made", src: "apiVersion: v1\nkind: Config\nusers: null\ncontexts:\n", context: "x",
 			wantUsers: []string{"idcs"}, wantContexts: map[string]map[string]string{"x": {"user": "idcs"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := SetUser([]byte(tt.src), "idcs", testExec, tt.context)
+			e := Entry{User: "idcs", Exec: testExec, Context: tt.context, Cluster: tt.cluster}
+			out, err := SetUser([]byte(tt.src), e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +103,7 @@ func TestSetUser(t *testing.T) {
 				}
 			}
 			// Setting it again changes nothing.
-			again, err := SetUser(out, "idcs", testExec, tt.context)
+			again, err := SetUser(out, e)
 			if err != nil || string(again) != string(out) {
 				t.Errorf("a second SetUser changed the file (%v):\n%s\nthen\n%s", err, out, again)
 			}
@@ -112,13 +121,85 @@ func TestSetUserRefusesWhatIsNoKubeconfig(t *testing.T) {
 		"a scalar document": "hello\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := SetUser([]byte(src), "idcs", testExec, ""); !errors.Is(err, ErrKubeconfig) {
+			if _, err := SetUser([]byte(src), Entry{User: "idcs", Exec: testExec}); !errors.Is(err, ErrKubeconfig) {
 				t.Errorf("SetUser error = %v, want ErrKubeconfig", err)
 			}
 		})
 	}
-	if _, err := SetUser(nil, "", testExec, ""); err == nil {
+	if _, err := SetUser(nil, Entry{Exec: testExec}); err == nil {
 		t.Error("SetUser with no user name succeeded")
+	}
+	if _, err := SetUser(nil, Entry{User: "idcs", Exec: testExec, Cluster: "c"}); err == nil {
+		t.Error("SetUser with a cluster and no context succeeded")
+	}
+}
+
+// TestSetUserWritesV1beta1WithoutInteractiveMode: kubectl before 1.22
+// reads only v1beta1, which has no interactiveMode.
+func TestSetUserWritesV1beta1WithoutInteractiveMode(t *testing.T) {
+	tests := []struct {
+		apiVersion      string
+		wantInteractive bool
+	}{
+		{APIVersionV1, true},
+		{APIVersionV1beta1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.apiVersion, func(t *testing.T) {
+			out, err := SetUser(nil, Entry{User: "idcs", Exec: ExecFor(tt.apiVersion, "idcsctl", []string{"kube", "token"})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), "apiVersion: "+tt.apiVersion+"\n") {
+				t.Errorf("the entry is not of %s:\n%s", tt.apiVersion, out)
+			}
+			if got := strings.Contains(string(out), "interactiveMode: IfAvailable"); got != tt.wantInteractive {
+				t.Errorf("interactiveMode written: %v, want %v:\n%s", got, tt.wantInteractive, out)
+			}
+		})
+	}
+}
+
+func TestRead(t *testing.T) {
+	tests := []struct {
+		name, src    string
+		wantClusters []string
+		wantContexts map[string]Context
+	}{
+		{name: "empty", src: "", wantContexts: map[string]Context{}},
+		{name: "clusters and contexts",
+			src:          "kind: Config\nclusters:\n- name: a\n  cluster: {server: https://a}\n- name: b\ncontexts:\n- name: prod\n  context:\n    cluster: a\n    user: alice\n- name: bare\n- name: nulls\n  context:\n    cluster: null\n    user: ~\n",
+			wantClusters: []string{"a", "b"},
+			wantContexts: map[string]Context{"prod": {Cluster: "a", User: "alice"}, "bare": {}, "nulls": {}}},
+		{name: "the first of two contexts of one name",
+			src:          "kind: Config\ncontexts:\n- name: x\n  context: {cluster: first}\n- name: x\n  context: {cluster: second}\n",
+			wantContexts: map[string]Context{"x": {Cluster: "first"}}},
+		{name: "lists of the wrong shape are empty", src: "kind: Config\nclusters: {}\ncontexts: 3\n", wantContexts: map[string]Context{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Read([]byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Clusters, tt.wantClusters) {
+				t.Errorf("clusters = %q, want %q", got.Clusters, tt.wantClusters)
+			}
+			if !maps.Equal(got.Contexts, tt.wantContexts) {
+				t.Errorf("contexts = %v, want %v", got.Contexts, tt.wantContexts)
+			}
+			for _, c := range tt.wantClusters {
+				if !got.HasCluster(c) {
+					t.Errorf("HasCluster(%q) = false", c)
+				}
+			}
+			if got.HasCluster("nope") {
+				t.Error(`HasCluster("nope") = true`)
+			}
+		})
+	}
+	if _, err := Read([]byte("kind: Pod\n")); !errors.Is(err, ErrKubeconfig) {
+		t.Errorf("Read of a Pod = %v, want ErrKubeconfig", err)
 	}
 }
 
