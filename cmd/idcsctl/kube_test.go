@@ -409,3 +409,42 @@ func TestKubeTokenRefreshesAnIDTokenThatDiesBeforeItsAccessToken(t *testing.T) {
 		t.Errorf("refresh grants = %d after a second call, want still 1", n)
 	}
 }
+
+// TestKubectlWithShortLivedTokens: a domain whose tokens live 60 s (as
+// `idcsctl demo --serve --access-token-ttl 1m` serves them). Right after
+// the sign-in kubectl works with no refresh at all; a stored token within
+// its margin (issued 50 s before it reached idcsctl, by the emulator's
+// clock) is refreshed once, by the first kubectl call, and the fresh
+// 60 s token that brings serves the calls after it.
+func TestKubectlWithShortLivedTokens(t *testing.T) {
+	k := newKubeEnv(t)
+	k.emu.SetAccessTokenTTL(60 * time.Second)
+	k.login()
+	const calls = 3
+	getVersions := func(what string) {
+		t.Helper()
+		for i := range calls {
+			stdout, stderr, err := k.getVersion(t)
+			if err != nil {
+				t.Fatalf("kubectl call %d with %s: %v\nstderr:\n%s", i, what, err, stderr)
+			}
+			checkVersion(t, stdout)
+		}
+	}
+	getVersions("fresh 60 s tokens")
+	if n := k.emu.Counts()["token:refresh_token"]; n != 0 {
+		t.Errorf("%d refreshes for %d kubectl calls on a fresh 60 s token, want none", n, calls)
+	}
+
+	k.emu.AdvanceClock(-50 * time.Second)
+	k.run("kube", "token", "--force-refresh") // the stored token has 10 s left
+	k.emu.AdvanceClock(50 * time.Second)
+	before := k.emu.Counts()["token:refresh_token"]
+	getVersions("a dying 60 s token")
+	if n := k.emu.Counts()["token:refresh_token"] - before; n != 1 {
+		t.Errorf("%d refreshes for %d kubectl calls starting on a dying 60 s token, want 1", n, calls)
+	}
+	if n := k.api.refused.Load(); n != 0 {
+		t.Errorf("the API server refused %d requests", n)
+	}
+}
