@@ -185,7 +185,7 @@ func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken st
 	var refused *auth.SignOutRefusedError
 	switch {
 	case err == nil:
-		if idToken != "" {
+		if idToken != "" && auth.SignOutComesBack() {
 			fmt.Fprintf(a.deps.Stderr, "Signed out of the domain's browser session: the next sign-in asks for the password again.\n")
 		}
 		return nil

@@ -80,8 +80,11 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 		// [releasefiles]: this test binary has the release-only commands
 		// (go test -tags releasefiles, as test.sh runs release_files.txtar).
 		Condition: func(cond string) (bool, error) {
-			if cond == "releasefiles" {
+			switch cond {
+			case "releasefiles":
 				return len(releaseCommands()) > 0, nil
+			case "otheruser":
+				return otherUserCondition()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -151,6 +154,7 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"perm":          cmdPerm,
 			"ocisdk":        cmdOCISDK,
 			"ocir":          cmdOCIR,
+			"fetch-as":      cmdFetchAs,
 		},
 	}
 }
@@ -314,6 +318,15 @@ func testBrowser(raw, mode string) error {
 		return nil
 	case "record":
 		return os.WriteFile(os.Getenv("TESTBROWSER_RECORD"), []byte(raw+"\n"), 0o600)
+	case "record-then-go":
+		// Records the address, then goes on as usual once the file
+		// TESTBROWSER_GO exists: the script races it meanwhile.
+		if err := os.WriteFile(os.Getenv("TESTBROWSER_RECORD"), []byte(raw+"\n"), 0o600); err != nil {
+			return err
+		}
+		if err := awaitFile(ctx, os.Getenv("TESTBROWSER_GO")); err != nil {
+			return err
+		}
 	case "fail":
 		return errors.New("this browser fails on purpose")
 	case "deny":

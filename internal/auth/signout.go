@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -71,12 +72,21 @@ func (e *SignOutRefusedError) Error() string {
 // /oauth2/v1/userlogout): the browser goes to the end_session_endpoint with
 // id_token_hint, a post_logout_redirect_uri on a loopback server of this
 // process, and a random state, and the provider sends it back there once
-// the session has ended. The ID token never appears in a URL this process
-// prints or hands to a browser command: the browser is sent to an address
-// of the loopback server with a random path, which redirects to the
-// provider once, so that another local user who reads the browser
-// command's arguments and races the browser gets nothing (the browser then
-// shows the link as used, and the person sees it).
+// the session has ended. IDCS takes the post-logout redirect only with the
+// hint (the ID token itself; no client_id in its place), and only by GET.
+//
+// The ID token never appears in a URL this process prints or hands to a
+// browser command: the browser is sent to an address of the loopback
+// server with a random path. That address is in the browser command's
+// arguments, which other local users can read (/proc), and they can reach
+// loopback ports, so the address redirects to the provider only a
+// connection opened by this user (or root, who can read the token files
+// anyway), found in the system's socket table, and only once. Another
+// user's fetch gets a 403 that holds nothing of the sign-out, and the
+// link stays for the person's browser. Where the system cannot say who
+// opened a connection (SignOutComesBack is false), no loopback server
+// hands out the hint: the browser goes to the domain's own sign-out page,
+// which ends the session without coming back, as without an ID token.
 //
 // The loopback server binds 127.0.0.1 (or the redirect URI's loopback
 // host), answers only its own Host, ends with the first answer carrying the
@@ -92,9 +102,14 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	if opts.IDToken == "" {
+	owner := peerOwners()
+	if opts.IDToken == "" || owner == nil {
 		// IDCS's second way: its own landing page, which needs no hint.
-		fmt.Fprintf(stderr, "No ID token is kept for this sign-in, so the domain cannot send the browser back to idcsctl. To end its browser session, open:\n  %s\n", endpoint)
+		why := "No ID token is kept for this sign-in"
+		if opts.IDToken != "" {
+			why = "idcsctl cannot tell on this system which user opens a loopback address, so it gives no browser the ID token"
+		}
+		fmt.Fprintf(stderr, "%s, so the domain cannot send the browser back to idcsctl. To end its browser session, open:\n  %s\n", why, endpoint)
 		if opts.OpenBrowser != nil {
 			if err := opts.OpenBrowser(endpoint); err != nil {
 				fmt.Fprintf(stderr, "Could not open a browser (%v); open the URL above yourself.\n", err)
@@ -109,7 +124,7 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, signOutTimeout{timeout})
 	defer cancel()
 
-	srv, err := startSignOut(opts, randomToken(), "/sign-out/"+randomToken())
+	srv, err := startSignOut(opts, randomToken(), "/sign-out/"+randomToken(), owner)
 	if err != nil {
 		return err
 	}
@@ -143,6 +158,11 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
 		return interrupted(ctx)
 	}
 }
+
+// SignOutComesBack says whether SignOut can send a browser to the domain
+// with the ID token as hint and see it come back on this system: only
+// where it can tell which user opens a loopback address (Linux).
+func SignOutComesBack() bool { return peerOwners() != nil }
 
 // signOutTimeout is ErrTimeout in a sign-out's own words.
 type signOutTimeout struct{ after time.Duration }
@@ -200,7 +220,7 @@ type signOutServer struct {
 	done    chan struct{}
 }
 
-func startSignOut(opts SignOutOptions, state, startPath string) (*signOutServer, error) {
+func startSignOut(opts SignOutOptions, state, startPath string, owner peerOwner) (*signOutServer, error) {
 	lb, err := parseLoopback(LoginOptions{RedirectURL: opts.RedirectURL, Ports: opts.Ports})
 	if err != nil {
 		return nil, err
@@ -223,7 +243,7 @@ func startSignOut(opts SignOutOptions, state, startPath string) (*signOutServer,
 		return nil, err
 	}
 	done := make(chan struct{})
-	h := &signOutHandler{page: page, state: state, startPath: startPath, done: done}
+	h := &signOutHandler{page: page, state: state, startPath: startPath, done: done, owner: owner, uid: uint32(os.Getuid())}
 	s := &signOutServer{
 		callbackServer: &callbackServer{redirectURL: redirect, host: lb.host, port: port},
 		handler:        h,
@@ -239,6 +259,8 @@ type signOutHandler struct {
 	state     string
 	startPath string // random: the address that sends the browser to the provider, once
 	done      chan struct{}
+	owner     peerOwner // who opened a connection; nil: nobody gets startPath
+	uid       uint32    // this process's user, whose browser startPath serves
 
 	mu       sync.Mutex
 	start    string // the sign-out request startPath redirects to; "" until checked
@@ -258,6 +280,17 @@ func (h *signOutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if path == h.startPath && !h.openedByThisUser(r) {
+		// Another user read the address in the browser command's
+		// arguments: nothing of the sign-out, and the link stays unused
+		// for the person's browser.
+		h.page.render(w, http.StatusForbidden, page{
+			Title: "Not your sign-out", Class: "err",
+			Message: "This address belongs to another user's sign-out on this machine.",
+			Next:    "You can close this window.",
+		})
 		return
 	}
 	h.mu.Lock()
@@ -303,4 +336,19 @@ func (h *signOutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Close:   true,
 	})
 	close(h.done)
+}
+
+// openedByThisUser says whether r came over a connection that this
+// process's user (or root) opened, as the socket table says; when it
+// cannot be told, no.
+func (h *signOutHandler) openedByThisUser(r *http.Request) bool {
+	if h.owner == nil {
+		return false
+	}
+	local, remote, err := requestPeer(r)
+	if err != nil {
+		return false
+	}
+	uid, err := h.owner(local, remote)
+	return err == nil && (uid == h.uid || uid == 0)
 }

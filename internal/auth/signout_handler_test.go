@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +20,36 @@ func TestSignOutHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	const start = "/sign-out/random"
-	h := &signOutHandler{page: page, state: "the-state", startPath: start, done: make(chan struct{})}
-	serve := func(method, target, hostHeader string) *httptest.ResponseRecorder {
+	// The socket table, as the fake sees it: connections from these
+	// ports belong to this user, root, another user, or nobody known.
+	const self, root, other, unknown = 5000, 5001, 5002, 5003
+	listener := netip.MustParseAddrPort(host)
+	owner := func(local, remote netip.AddrPort) (uint32, error) {
+		if local != listener {
+			return 0, errPeerUnknown
+		}
+		switch remote.Port() {
+		case self:
+			return 1000, nil
+		case root:
+			return 0, nil
+		case other:
+			return 1001, nil
+		}
+		return 0, errPeerUnknown
+	}
+	h := &signOutHandler{page: page, state: "the-state", startPath: start, done: make(chan struct{}), owner: owner, uid: 1000}
+	serveFrom := func(port int, method, target, hostHeader string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, target, nil)
 		r.Host = hostHeader
+		r.RemoteAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.TCPAddrFromAddrPort(listener)))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w
+	}
+	serve := func(method, target, hostHeader string) *httptest.ResponseRecorder {
+		return serveFrom(self, method, target, hostHeader)
 	}
 	finished := func() bool {
 		select {
@@ -38,6 +64,17 @@ func TestSignOutHandler(t *testing.T) {
 		t.Errorf("the start address before the request is checked: %d, want 404", w.Code)
 	}
 	h.start = "https://idcs.example.com/oauth2/v1/userlogout?id_token_hint=x"
+	// Other users race the browser: they get a 403 with nothing of the
+	// sign-out, and the link stays for the person's browser.
+	for _, port := range []int{other, unknown} {
+		w := serveFrom(port, "GET", start, host)
+		if w.Code != http.StatusForbidden || w.Header().Get("Location") != "" || strings.Contains(w.Body.String(), "id_token") || strings.Contains(w.Body.String(), "idcs.example.com") {
+			t.Fatalf("a fetch from port %d: %d %v %q, want a 403 with nothing of the sign-out", port, w.Code, w.Header(), w.Body.String())
+		}
+	}
+	if w := serveFrom(self, "GET", start, "evil.example:8000"); w.Code != http.StatusBadRequest {
+		t.Errorf("this user's fetch with a foreign Host: %d, want 400", w.Code)
+	}
 	steps := []struct {
 		name, method, target, host string
 		want                       int

@@ -350,8 +350,10 @@ func s256(verifier string) string {
 // session, so the next sign-in shows the form again. As IDCS documents, a
 // post_logout_redirect_uri needs the id_token_hint that names the
 // application (its client_id claim), and must be registered for it exactly;
-// without one the user sees a signed-out page. Any error leaves the session
-// as it was.
+// without one the user sees a signed-out page. A client_id never stands in
+// for the hint (OpenID RP-Initiated Logout allows it; IDCS documents only
+// the hint), and only GET is served, as IDCS documents. Any error leaves
+// the session as it was.
 func (e *Emulator) handleUserLogout(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if k, dup := repeated(q); dup {

@@ -303,6 +303,10 @@ func TestUserLogoutRedirectsOnlyToRegisteredURIs(t *testing.T) {
 		{"registered uri with id_token_hint", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {after}, "state": {"s1"}}, http.StatusFound},
 		{"unregistered uri", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1:9/x"}}, http.StatusBadRequest},
 		{"uri without a hint or client id", url.Values{"post_logout_redirect_uri": {after}}, http.StatusBadRequest},
+		// OpenID RP-Initiated Logout lets client_id stand in for the hint;
+		// IDCS documents only the hint, which names the application.
+		{"client_id in place of the hint", url.Values{"client_id": {DemoPublicClientID}, "post_logout_redirect_uri": {after}, "state": {"s1"}}, http.StatusBadRequest},
+		{"client_id of another application", url.Values{"id_token_hint": {idToken}, "client_id": {DemoConfidentialClientID}, "post_logout_redirect_uri": {after}}, http.StatusBadRequest},
 		{"forged hint", url.Values{"id_token_hint": {idToken[:len(idToken)-4] + "AAAA"}, "post_logout_redirect_uri": {after}}, http.StatusBadRequest},
 		{"no redirect", url.Values{}, http.StatusOK},
 	}

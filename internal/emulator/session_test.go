@@ -73,8 +73,14 @@ func TestBrowserSessionSkipsTheFormUntilUserLogout(t *testing.T) {
 		t.Errorf("prompt=none for another user: %v, want login_required", got)
 	}
 
+	// IDCS documents userlogout for GET only: a form POST, which OpenID
+	// RP-Initiated Logout also allows, ends nothing.
+	r := v.postForm("/oauth2/v1/userlogout", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1:8765/signed-out"}, "state": {"s"}}, "", "")
+	if r.status != http.StatusMethodNotAllowed || v.e.BrowserSessions() != 1 {
+		t.Fatalf("a POST to userlogout: status %d, %d sessions; want 405 and the session kept", r.status, v.e.BrowserSessions())
+	}
 	// A refused sign-out leaves the session alone.
-	r := v.get("/oauth2/v1/userlogout", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1:9/elsewhere"}})
+	r = v.get("/oauth2/v1/userlogout", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1:9/elsewhere"}})
 	if r.status != http.StatusBadRequest || v.e.BrowserSessions() != 1 {
 		t.Fatalf("unregistered post_logout_redirect_uri: status %d, %d sessions; want 400 and the session kept", r.status, v.e.BrowserSessions())
 	}
