@@ -76,7 +76,9 @@ func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
 	for _, n := range allProfileNames(f, a.knownProfiles()) {
 		e := profileEntry{Name: n, Default: n == cur}
 		if p, ok := f.Profiles[n]; ok {
-			e.Domain, e.ClientID, e.InConfig = p.Domain, p.ClientID, true
+			// As status and whoami show it, however the file writes it.
+			e.Domain, _ = config.NormalizeDomain(p.Domain)
+			e.ClientID, e.InConfig = p.ClientID, true
 		}
 		out = append(out, e)
 	}

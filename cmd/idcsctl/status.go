@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -164,7 +163,7 @@ func writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
 		if !r.SignedIn {
 			user = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, user, exp, r.Store, dash(strings.TrimPrefix(r.Domain, "https://")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, user, exp, r.Store, dash(r.Domain))
 	}
 	return tw.Flush()
 }

@@ -228,9 +228,20 @@ func TestNormalizeDomain(t *testing.T) {
 		{"", "", false},
 		{"https://idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com", false},
 		{"idcs-1.identity.oraclecloud.com", "https://idcs-1.identity.oraclecloud.com", false},
-		{" idcs-1.identity.oraclecloud.com/ ", "https://idcs-1.identity.oraclecloud.com/", false},
+		{" idcs-1.identity.oraclecloud.com/ ", "https://idcs-1.identity.oraclecloud.com", false},
+		// One normal form however it is typed: lower case, no default
+		// port, no trailing slash.
+		{"https://LOCALHOST:443/", "https://localhost", false},
+		{"HTTPS://IDCS-1.Identity.OracleCloud.com:443//", "https://idcs-1.identity.oraclecloud.com", false},
+		{"http://127.0.0.1:80/", "http://127.0.0.1", false},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080", false},
+		{"https://idcs-1.identity.oraclecloud.com.:8443", "https://idcs-1.identity.oraclecloud.com:8443", false},
+		{"https://[::1]:443/", "https://[::1]", false},
+		{"https://op.example.com/Tenant/", "https://op.example.com/Tenant", false},
+		{"https://user@op.example.com/", "https://user@op.example.com/", false}, // refused later, with its reason
+		{"https://op.example.com/?x=1", "https://op.example.com/?x=1", false},
 		{"https://idcs-1.identity.oraclecloud.com/ui/v1/adminconsole", "https://idcs-1.identity.oraclecloud.com", true},
-		{"https://idcs-1.identity.oraclecloud.com:443/oauth2/v1/token", "https://idcs-1.identity.oraclecloud.com:443", true},
+		{"https://idcs-1.identity.oraclecloud.com:443/oauth2/v1/token", "https://idcs-1.identity.oraclecloud.com", true},
 		{"idcs-1.identity.oraclecloud.com/ui/v1/signin?x=1", "https://idcs-1.identity.oraclecloud.com", true},
 		{"http://127.0.0.1:8080/.well-known/openid-configuration", "http://127.0.0.1:8080", true},
 		{"https://op.example.com/tenant", "https://op.example.com/tenant", false},

@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"github.com/idcsctl/idcsctl/internal/origin"
 )
 
 // idcsPagePrefixes are paths of pages and endpoints an identity domain
@@ -13,9 +15,13 @@ var idcsPagePrefixes = []string{"/ui/", "/oauth2/", "/admin/", "/sso/", "/fed/",
 
 // NormalizeDomain turns what a person gives as a domain into the domain
 // URL: a host alone means https://host, as every tool of the field reads
-// it, and the URL of a page of the domain is cut back to its origin. note
-// says what was cut, for the person, and is "" when nothing was. A value
-// that is no URL at all is returned as given, for the URL check to name.
+// it, and the URL of a page of the domain is cut back to its origin. The
+// result has one normal form however the domain was typed, so that it is
+// saved and shown alike everywhere: scheme and host in lower case, no
+// default port (origin.Origin's HostPort), no trailing slash. note says
+// what was cut, for the person, and is "" when nothing was. A value that
+// is no URL at all, or one the URL check refuses (a query, a user), is
+// returned as given, for that check to name.
 func NormalizeDomain(raw string) (domain, note string) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -31,9 +37,12 @@ func NormalizeDomain(raw string) (domain, note string) {
 	path := strings.ToLower(u.Path)
 	for _, prefix := range idcsPagePrefixes {
 		if strings.HasPrefix(path+"/", prefix) {
-			origin := u.Scheme + "://" + u.Host
-			return origin, "using the domain URL " + origin + ": the path " + u.EscapedPath() + " of the URL given belongs to a page of the domain, not to its address"
+			o := origin.Of(u).String()
+			return o, "using the domain URL " + o + ": the path " + u.EscapedPath() + " of the URL given belongs to a page of the domain, not to its address"
 		}
 	}
-	return s, ""
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || u.Opaque != "" {
+		return s, ""
+	}
+	return origin.Of(u).String() + strings.TrimRight(u.EscapedPath(), "/"), ""
 }
