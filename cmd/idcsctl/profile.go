@@ -42,7 +42,7 @@ func newProfileListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
-		Short:   "List the profiles; * marks the default",
+		Short:   "List the profiles; * marks the default, > the one IDCSCTL_PROFILE uses instead",
 		Example: `  idcsctl profile list
   idcsctl profile list -o json`,
 		Args: cobra.NoArgs,
@@ -54,10 +54,18 @@ func newProfileListCmd(a *app) *cobra.Command {
 
 // profileEntry is one profile in profile list -o json; a documented contract.
 type profileEntry struct {
-	Name     string `json:"name"`
-	Default  bool   `json:"default"`
-	Domain   string `json:"domain,omitempty"`
-	ClientID string `json:"client_id,omitempty"`
+	Name string `json:"name"`
+	// Default: the configured default profile (default_profile, else the
+	// profile named "default"), whatever this shell uses.
+	Default bool `json:"default"`
+	// InUse: the profile commands without -p use here, which
+	// IDCSCTL_PROFILE (or -p) may make another than the default.
+	InUse bool `json:"in_use"`
+	// InUseFrom says why it is in use, only when that is not the default:
+	// "IDCSCTL_PROFILE" or "--profile".
+	InUseFrom string `json:"in_use_from,omitempty"`
+	Domain    string `json:"domain,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
 	// InConfig is false for a profile that has tokens but no entry in the
 	// config file (its entry was deleted by hand).
 	InConfig bool `json:"in_config"`
@@ -68,13 +76,19 @@ func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cur, err := f.ProfileName(a.deps.Getenv, a.global.profile)
+	cur, from, err := f.ProfileChoice(a.deps.Getenv, a.global.profile)
 	if err != nil {
 		return &usageError{err}
 	}
-	var out []profileEntry
-	for _, n := range allProfileNames(f, a.knownProfiles()) {
-		e := profileEntry{Name: n, Default: n == cur}
+	def := f.Default()
+	overridden := cur != def && (from == config.FromEnv || from == config.FromFlag)
+	known := a.knownProfiles()
+	out := []profileEntry{}
+	for _, n := range allProfileNames(f, known) {
+		e := profileEntry{Name: n, Default: n == def, InUse: n == cur}
+		if e.InUse && overridden {
+			e.InUseFrom = from
+		}
 		if p, ok := f.Profiles[n]; ok {
 			// As status and whoami show it, however the file writes it.
 			e.Domain, _ = config.NormalizeDomain(p.Domain)
@@ -95,12 +109,36 @@ func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
 	fmt.Fprintln(tw, "PROFILE\tDOMAIN\tCLIENT")
 	for _, e := range out {
 		name := "  " + e.Name
-		if e.Default {
+		switch {
+		case e.Default:
 			name = "* " + e.Name
+		case e.InUseFrom != "":
+			name = "> " + e.Name
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, dash(e.Domain), dash(e.ClientID))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if overridden {
+		// Said beside the table, not in it: the default is what the file
+		// says; what this shell uses is another matter.
+		fmt.Fprintln(a.deps.Stderr, inUseNote(cur, from, def, slices.ContainsFunc(out, func(e profileEntry) bool { return e.InUse })))
+	}
+	return nil
+}
+
+// inUseNote says which profile commands use here when -p or
+// IDCSCTL_PROFILE overrides the default profile, and why.
+func inUseNote(cur, from, def string, exists bool) string {
+	why := "from " + from
+	if from == config.FromEnv {
+		why = fmt.Sprintf("from %s=%s", config.EnvProfile, cur)
+	}
+	if !exists {
+		return fmt.Sprintf("Note: commands here use profile %q (%s), which does not exist; * marks the default, %q.", cur, why, def)
+	}
+	return fmt.Sprintf("> %s is the profile in use here (%s); * marks the default, %q.", cur, why, def)
 }
 
 type profileUseOptions struct{ name string }
@@ -132,21 +170,25 @@ func runProfileUse(a *app, o *profileUseOptions) error {
 		return noSuchProfile(f, o.name, a.knownProfiles())
 	}
 	was := f.DefaultProfile
-	if was == o.name {
+	switch {
+	case was == o.name:
 		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default already.\n", o.name)
-		return nil
+	default:
+		f.DefaultProfile = o.name
+		if err := f.Save(); err != nil {
+			return err
+		}
+		if was == "" {
+			fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now.\n", o.name)
+		} else {
+			fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now (it was %q).\n", o.name, was)
+		}
 	}
-	f.DefaultProfile = o.name
-	if err := f.Save(); err != nil {
-		return err
-	}
-	if was == "" {
-		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now.\n", o.name)
-	} else {
-		fmt.Fprintf(a.deps.Stderr, "Profile %q is the default now (it was %q).\n", o.name, was)
-	}
+	// Whether it changed or not, the person expects commands here to use
+	// it: say when this shell's environment decides otherwise.
 	if env := a.deps.Getenv(config.EnvProfile); env != "" && env != o.name {
-		fmt.Fprintf(a.deps.Stderr, "Note: %s=%s is set here, and wins over the default.\n", config.EnvProfile, env)
+		fmt.Fprintf(a.deps.Stderr, "warning: %s=%s is set in this shell and wins over the default: commands here use profile %q until you unset it (unset %s).\n",
+			config.EnvProfile, env, env, config.EnvProfile)
 	}
 	return nil
 }

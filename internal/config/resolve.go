@@ -55,11 +55,42 @@ type Resolved struct {
 // ProfileName picks the profile a command works on: flag, then
 // IDCSCTL_PROFILE, then the file's default_profile, then "default".
 func (f *File) ProfileName(getenv func(string) string, flag string) (string, error) {
-	name := firstNonEmpty(flag, getenv(EnvProfile), f.DefaultProfile, DefaultProfile)
-	if err := CheckProfileName(name); err != nil {
-		return "", err
+	name, _, err := f.ProfileChoice(getenv, flag)
+	return name, err
+}
+
+// Where the profile in use was named, as ProfileChoice says it.
+const (
+	FromFlag    = "--profile"
+	FromEnv     = EnvProfile
+	FromFile    = "default_profile"
+	FromBuiltIn = "the built-in default"
+)
+
+// ProfileChoice is ProfileName with where the name came from: FromFlag,
+// FromEnv, FromFile or FromBuiltIn, so that a list can say why a profile
+// other than the default is in use.
+func (f *File) ProfileChoice(getenv func(string) string, flag string) (name, from string, err error) {
+	switch env := getenv(EnvProfile); {
+	case flag != "":
+		name, from = flag, FromFlag
+	case env != "":
+		name, from = env, FromEnv
+	case f.DefaultProfile != "":
+		name, from = f.DefaultProfile, FromFile
+	default:
+		name, from = DefaultProfile, FromBuiltIn
 	}
-	return name, nil
+	if err := CheckProfileName(name); err != nil {
+		return "", "", err
+	}
+	return name, from, nil
+}
+
+// Default is the configured default profile: default_profile, else
+// "default".
+func (f *File) Default() string {
+	return firstNonEmpty(f.DefaultProfile, DefaultProfile)
 }
 
 // Resolve merges flags, environment, the file's profile and defaults into
