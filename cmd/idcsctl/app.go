@@ -249,7 +249,6 @@ func (a *app) httpClient(p *config.Resolved) (*http.Client, error) {
 		}
 		rt = tr
 	}
-	rt = trustHintTransport{base: rt}
 	if a.global.debug {
 		rt = &debugTransport{base: rt, w: a.deps.Stderr, now: a.deps.Now}
 	}

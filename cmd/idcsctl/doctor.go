@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -238,7 +236,11 @@ func (a *app) checkDiscovery(ctx context.Context, r *doctorReport, p *config.Res
 	defer cancel()
 	md, err := (&auth.Discoverer{HTTP: auth.BoundedClient(hc, p.NetworkTimeout), Now: a.deps.Now}).Discover(ctx, domain)
 	if err != nil {
-		r.add("discovery", checkFail, fmt.Sprintf("cannot read %s/.well-known/openid-configuration: %v", domain, err), networkFix(err))
+		what, fix := explain(err)
+		if fix == "" {
+			fix = "check the domain URL: it is the identity domain's own URL, https://idcs-<id>.identity.oraclecloud.com"
+		}
+		r.add("discovery", checkFail, what, fix)
 		return
 	}
 	c := &auth.Client{Metadata: md, ClientID: p.ClientID, HTTP: hc, Domain: domain}
@@ -270,24 +272,6 @@ func (a *app) checkScopes(ctx context.Context, r *doctorReport, p *config.Resolv
 	r.add("scopes", checkWarn,
 		fmt.Sprintf("the profile asks for %s, which the domain's discovery document does not list (it lists %s)", strings.Join(unlisted, " "), strings.Join(c.Metadata.ScopesSupported, " ")),
 		"the provider may refuse the sign-in with invalid_scope: set the profile's scopes to ones it lists (scopes = [...] in the config file, or --scopes)")
-}
-
-// networkFix says what to do about a failed request, by its cause.
-func networkFix(err error) string {
-	var (
-		untrusted *untrustedCAError
-		dnsErr    *net.DNSError
-		opErr     *net.OpError
-	)
-	switch {
-	case errors.As(err, &untrusted):
-		return "add your CA with --ca-file FILE (or ca_file in the profile): a proxy or private CA signs this server's certificate"
-	case errors.As(err, &dnsErr):
-		return "check the domain URL: its host name does not resolve (behind a proxy, set HTTPS_PROXY)"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &opErr):
-		return "check the domain URL and that this machine can reach it; behind a proxy, set HTTPS_PROXY (and NO_PROXY for hosts it must not handle)"
-	}
-	return "check the domain URL: it is the identity domain's own URL, https://idcs-<id>.identity.oraclecloud.com"
 }
 
 // checkRedirect lists the redirect URIs to register and says whether their
@@ -402,9 +386,9 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 	t, err := st.Load(ctx, p.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		r.add("tokens", checkWarn, fmt.Sprintf("profile %q is not signed in (store %s)", p.Name, st.Name()), loginCommand(p.Name))
+		r.add("tokens", checkWarn, fmt.Sprintf("profile %q is not signed in (store %s)", p.Name, st.Name()), loginFix(p.Name))
 	case err != nil:
-		r.add("tokens", checkFail, err.Error(), loginCommand(p.Name))
+		r.add("tokens", checkFail, err.Error(), loginFix(p.Name))
 	default:
 		sum := summarize(p, st.Name(), t)
 		detail := fmt.Sprintf("signed in as %s (store %s); access token valid until %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
@@ -412,34 +396,22 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 		if session.Rejected(t) {
 			rejected := fmt.Sprintf("the domain rejected the refresh token at %s", session.Clock(t.RefreshRejectedAt, a.deps.Now()))
 			if expired {
-				r.add("tokens", checkWarn, fmt.Sprintf("profile %q: %s (%s; the access token expired at %s)", p.Name, session.SignInNeededSince(t.RefreshRejectedAt, a.deps.Now()), rejected, a.when(t.Expiry)), loginCommand(p.Name))
+				r.add("tokens", checkWarn, fmt.Sprintf("profile %q: %s (%s; the access token expired at %s)", p.Name, session.SignInNeededSince(t.RefreshRejectedAt, a.deps.Now()), rejected, a.when(t.Expiry)), loginFix(p.Name))
 				return
 			}
-			r.add("tokens", checkWarn, detail+"; "+rejected+", so it will not be renewed", loginCommand(p.Name)+" before the access token expires")
+			r.add("tokens", checkWarn, detail+"; "+rejected+", so it will not be renewed", loginFix(p.Name)+" before the access token expires")
 			return
 		}
 		if expired {
 			detail = fmt.Sprintf("signed in as %s (store %s); the access token expired at %s", sum.displayUser(), st.Name(), a.when(t.Expiry))
 			if t.RefreshToken == "" && t.Grant != session.GrantClientCredentials {
-				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginCommand(p.Name))
+				r.add("tokens", checkWarn, detail+" and cannot be refreshed", loginFix(p.Name))
 				return
 			}
 			detail += " and will be renewed on next use"
 		}
 		r.add("tokens", checkOK, detail, "")
 	}
-}
-
-func loginCommand(profile string) string {
-	return "run " + loginCommandLine(profile)
-}
-
-// loginCommandLine is the command that signs the profile in, quoted.
-func loginCommandLine(profile string) string {
-	if profile == config.DefaultProfile {
-		return "`idcsctl login`"
-	}
-	return "`idcsctl login -p " + profile + "`"
 }
 
 // checkSecret says where a confidential application's secret comes from,
@@ -518,39 +490,3 @@ func (a *app) checkProxy(r *doctorReport) {
 	}
 	r.add("proxy", checkOK, strings.Join(set, " "), "")
 }
-
-// trustHintTransport adds what to do to the error of a server whose
-// certificate this machine cannot trust, whichever command meets it.
-type trustHintTransport struct{ base http.RoundTripper }
-
-func (t trustHintTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := base.RoundTrip(req)
-	if err != nil {
-		return nil, withTrustHint(err)
-	}
-	return resp, nil
-}
-
-// withTrustHint marks a TLS error caused by an unknown certificate
-// authority, typically a corporate proxy's or a private CA.
-func withTrustHint(err error) error {
-	var ua x509.UnknownAuthorityError
-	var cv *tls.CertificateVerificationError
-	if errors.As(err, &ua) || (errors.As(err, &cv) && errors.As(cv.Err, &ua)) {
-		return &untrustedCAError{err: err}
-	}
-	return err
-}
-
-// untrustedCAError is a TLS failure that --ca-file fixes.
-type untrustedCAError struct{ err error }
-
-func (e *untrustedCAError) Error() string {
-	return e.err.Error() + " (if a proxy or a private CA signs this server's certificate, add your CA with --ca-file FILE or ca_file in the profile)"
-}
-
-func (e *untrustedCAError) Unwrap() error { return e.err }

@@ -69,7 +69,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "down emulator", env: with(healthy, "IDCSCTL_DOMAIN", closedURL(t)), keyring: &fakeKeyring{}, wantCode: exitError,
 			checks: map[string]want{
-				"discovery": {status: checkFail, detail: "connection refused", fix: "check the domain URL and that this machine can reach it"},
+				"discovery": {status: checkFail, detail: "was refused (nothing listens there)", fix: "check the domain URL, the VPN and the proxy"},
 			},
 		},
 		{

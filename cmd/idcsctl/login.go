@@ -8,7 +8,6 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -151,9 +150,10 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	if err := store.CanSave(ctx, st); err != nil {
 		return fmt.Errorf("not signing in: the %s token store of profile %q cannot keep tokens: %w", st.Name(), p.Name, err)
 	}
+	at := signInAttempt{file: file, p: p, o: o.overrides, device: o.device}
 	client, err := a.client(ctx, p)
 	if err != nil {
-		return signInDeadline(err)
+		return at.notStarted(err)
 	}
 	if secret != "" {
 		client.ClientSecret = secret
@@ -168,7 +168,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	}
 	if o.device {
 		if _, err := client.DeviceEndpoint(ctx); err != nil {
-			return err
+			return at.notStarted(err)
 		}
 	}
 	if !o.clientCreds && len(o.overrides.Scopes) == 0 && slices.Contains(client.Metadata.ScopesSupported, "offline_access") && !slices.Contains(client.Scopes, "offline_access") {
@@ -195,10 +195,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 
 	tok, err := a.signIn(ctx, client, file, p, o)
 	if err != nil {
-		if o.device {
-			return deviceLoginError(err, file, p, o.overrides)
-		}
-		return loginError(err, file, p, o.overrides)
+		return at.failed(err)
 	}
 	tok.Domain, tok.ClientID = domain, p.ClientID
 	if err := st.Save(ctx, p.Name, tok); err != nil {
@@ -484,117 +481,6 @@ func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, err
 		return "", nil
 	}
 	return t.AccessToken, nil
-}
-
-// declined reports whether the person declined the sign-in: Cancel on the
-// sign-in page, or Deny on the device page, both answered access_denied.
-// That is the person cancelling, so it exits 3 like Ctrl-C.
-func declined(err error) bool {
-	var pe *auth.ProviderError
-	return errors.As(err, &pe) && pe.Code == "access_denied"
-}
-
-// declinedError says that the sign-in was declined, and what to do when it
-// was not the person who declined it.
-func declinedError(err error) error {
-	return fmt.Errorf("%w: the sign-in was declined (%w); nothing was stored. Run `idcsctl login` to sign in again; if you did not cancel, the domain refused you: ask its administrator to assign you to the application", auth.ErrCancelled, err)
-}
-
-// deviceLoginError is loginError for a --device sign-in, which has no
-// callback server to speak of.
-func deviceLoginError(err error, file *config.File, p *config.Resolved, o config.Overrides) error {
-	switch {
-	case errors.Is(err, auth.ErrTimeout):
-		return fmt.Errorf("%w; nothing was stored. Run `idcsctl login --device` again (or raise --timeout)", err)
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("%w (interrupted); the device code was abandoned and nothing was stored", auth.ErrCancelled)
-	}
-	return loginError(err, file, p, o)
-}
-
-// loginError adds what to do next to the errors a sign-in ends with.
-func loginError(err error, file *config.File, p *config.Resolved, o config.Overrides) error {
-	var (
-		ports   *auth.PortsInUseError
-		refused *auth.AuthorizeRequestError
-	)
-	var deadline *auth.DeadlineError
-	switch {
-	case errors.As(err, &deadline):
-		return signInDeadline(err)
-	case errors.Is(err, auth.ErrNoTokenAnswer):
-		return fmt.Errorf("%w; nothing was stored. Run `idcsctl login` again, and `idcsctl doctor` if it keeps happening", err)
-	case errors.Is(err, auth.ErrTimeout):
-		return fmt.Errorf("%w: no sign-in arrived in time; the callback server has stopped. Run `idcsctl login` again (or raise --timeout)", err)
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("%w (interrupted); the callback server has stopped and nothing was stored", auth.ErrCancelled)
-	case errors.Is(err, auth.ErrCancelled):
-		return fmt.Errorf("%w; nothing was stored", err)
-	case declined(err):
-		return declinedError(err)
-	case errors.As(err, &ports):
-		return portsError(ports, file, p, o)
-	case interactionRequired(err):
-		return fmt.Errorf("%w: the domain cannot sign you in without showing its sign-in page (%w); run `idcsctl login` without --prompt none", session.ErrLoginRequired, err)
-	case errors.As(err, &refused):
-		return fmt.Errorf("sign-in failed: %w. The redirect URIs idcsctl uses are %s (%s)",
-			err, strings.Join(redirectURIs(p), ", "), portSetting(file, p, o))
-	}
-	return fmt.Errorf("sign-in failed: %w", err)
-}
-
-// interactionRequired reports the errors OpenID Connect's prompt=none
-// ends with (Core 3.1.2.6): the domain would have to show the person a page.
-func interactionRequired(err error) bool {
-	var pe *auth.ProviderError
-	if !errors.As(err, &pe) {
-		return false
-	}
-	switch pe.Code {
-	case "login_required", "interaction_required", "consent_required", "account_selection_required":
-		return true
-	}
-	return false
-}
-
-// signInDeadline makes a provider that did not finish answering within the
-// network timeout end the sign-in as timed out (exit 3), naming what did
-// not answer; other errors pass unchanged.
-func signInDeadline(err error) error {
-	var deadline *auth.DeadlineError
-	if !errors.As(err, &deadline) {
-		return err
-	}
-	return fmt.Errorf("%w: %w; nothing was stored. Run `idcsctl login` again, and `idcsctl doctor` if it keeps happening", auth.ErrTimeout, err)
-}
-
-// portsError says which ports were tried, where that list comes from, and
-// what to do; it keeps the *auth.PortsInUseError for errors.As.
-func portsError(e *auth.PortsInUseError, file *config.File, p *config.Resolved, o config.Overrides) error {
-	ports := make([]string, len(e.Ports))
-	for i, port := range e.Ports {
-		ports[i] = strconv.Itoa(port)
-	}
-	return fmt.Errorf("every callback port is in use on %s: %s (%s). Stop the program that holds one, or pass --port N with a free port whose redirect URI http://127.0.0.1:N/callback is registered in the IDCS application: %w",
-		e.Host, strings.Join(ports, ", "), portSetting(file, p, o), e)
-}
-
-// portSetting names where the profile's redirect comes from, so the person
-// knows what to change.
-func portSetting(file *config.File, p *config.Resolved, o config.Overrides) string {
-	saved := file.Profiles[p.Name]
-	where := fmt.Sprintf("of profile %q in %s", p.Name, file.Path())
-	switch {
-	case o.RedirectURL != "":
-		return "from --redirect-url"
-	case p.RedirectURL != "":
-		return "from redirect_url " + where
-	case len(o.Ports) > 0:
-		return "from --port"
-	case saved != nil && len(saved.RedirectPorts) > 0:
-		return "from redirect_ports " + where
-	}
-	return "the default ports; set others with --port or redirect_ports in the profile"
 }
 
 // redirectURIs are the redirect URIs the profile's sign-ins use, which must

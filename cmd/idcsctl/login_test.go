@@ -734,7 +734,7 @@ func TestUntrustedCertificateSaysToAddTheCA(t *testing.T) {
 	if code := run(t.Context(), login, d); code != exitError {
 		t.Fatalf("login without the CA exited %d: %s", code, stderr)
 	}
-	if msg := stderr.String(); !strings.Contains(msg, "x509: certificate signed by unknown authority") || !strings.Contains(msg, "add your CA with --ca-file FILE") {
+	if msg := stderr.String(); !strings.Contains(msg, "its TLS certificate is signed by an authority this machine does not trust") || !strings.Contains(msg, "add your CA with --ca-file FILE") {
 		t.Errorf("stderr = %q, want the cause and the fix", msg)
 	}
 
@@ -776,7 +776,7 @@ func TestLoginErrorsSayWhatToChange(t *testing.T) {
 		want     []string
 	}{
 		{name: "ports from the flag", err: inUse, p: fromFile, o: config.Overrides{Ports: []int{9001, 9002}}, wantCode: exitError,
-			want: []string{"every callback port is in use on 127.0.0.1: 9001, 9002 (from --port)", "pass --port N"}},
+			want: []string{"every callback port is in use on 127.0.0.1: 9001, 9002 (from --port); stop the program that holds one, or pass --port N"}},
 		{name: "ports from the profile", err: inUse, p: fromFile, wantCode: exitError,
 			want: []string{`(from redirect_ports of profile "work" in ` + file.Path() + ")"}},
 		{name: "default ports", err: inUse, p: defaults, wantCode: exitError,
@@ -786,19 +786,21 @@ func TestLoginErrorsSayWhatToChange(t *testing.T) {
 		{name: "a redirect URL names its flag", err: refused, p: &config.Resolved{Profile: config.Profile{Name: "default", RedirectURL: "http://localhost:8000/cb"}}, o: config.Overrides{RedirectURL: "http://localhost:8000/cb"}, wantCode: exitError,
 			want: []string{"are http://localhost:8000/cb (from --redirect-url)"}},
 		{name: "timeout", err: fmt.Errorf("no answer: %w", auth.ErrTimeout), p: defaults, wantCode: exitCancelled,
-			want: []string{"no sign-in arrived in time; the callback server has stopped"}},
+			want: []string{"sign-in timed out; the callback server has stopped and nothing was stored; run `idcsctl login` again (or raise --timeout)"}},
 		{name: "ctrl-c", err: fmt.Errorf("%w: %w", auth.ErrCancelled, context.Canceled), p: defaults, wantCode: exitCancelled,
 			want: []string{"sign-in cancelled (interrupted)"}},
 		{name: "prompt none without a session", err: &auth.ProviderError{Code: "login_required", Description: "The user is not signed in.", Endpoint: "authorization"}, p: defaults, wantCode: exitLoginRequired,
 			want: []string{"sign-in required: the domain cannot sign you in without showing its sign-in page", "login_required: The user is not signed in.", "run `idcsctl login` without --prompt none"}},
 		{name: "prompt none needing consent", err: &auth.ProviderError{Code: "consent_required", Endpoint: "authorization"}, p: defaults, wantCode: exitLoginRequired,
 			want: []string{"consent_required", "without --prompt none"}},
+		{name: "cancel on a named profile names it in the hint", err: &auth.ProviderError{Code: "access_denied", Description: "The user denied the request", Endpoint: "authorization"}, p: fromFile, wantCode: exitCancelled,
+			want: []string{"sign-in cancelled: the sign-in was declined (access_denied: The user denied the request); nothing was stored; run `idcsctl login -p work` to sign in again"}},
 		{name: "access denied is the person cancelling", err: &auth.ProviderError{Code: "access_denied", Endpoint: "authorization"}, p: defaults, wantCode: exitCancelled,
 			want: []string{"sign-in cancelled: the sign-in was declined", "access_denied", "ask its administrator to assign you"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := loginError(tt.err, file, tt.p, tt.o)
+			got := signInAttempt{file: file, p: tt.p, o: tt.o}.failed(tt.err)
 			if c := exitCode(got); c != tt.wantCode {
 				t.Errorf("exit code %d, want %d", c, tt.wantCode)
 			}
@@ -806,6 +808,10 @@ func TestLoginErrorsSayWhatToChange(t *testing.T) {
 				if !strings.Contains(got.Error(), w) {
 					t.Errorf("%q lacks %q", got, w)
 				}
+			}
+			// Each piece of advice once, no parenthesis in a parenthesis.
+			if strings.Count(got.Error(), "--port N") > 1 || strings.Contains(got.Error(), "))") {
+				t.Errorf("%q repeats itself", got)
 			}
 			if !errors.Is(got, tt.err) && !errors.Is(tt.err, context.Canceled) {
 				t.Errorf("%v no longer wraps %v", got, tt.err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,30 +71,40 @@ type globalOptions struct {
 	debug      bool
 }
 
-// run executes one command line and returns the process's exit code. It
-// prints the error, if any, on stderr.
+// run executes one command line and returns the process's exit code. Its
+// error, if any, goes to report (failure.go), which words it on stderr.
 func run(ctx context.Context, args []string, d *deps) int {
 	root := newRootCmdFor(d, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
+	var name, parent string
+	if err != nil {
+		if n, _ := fmt.Sscanf(err.Error(), "unknown command %q for %q", &name, &parent); n == 2 {
+			// cobra reports a mistyped command with a plain error over
+			// several lines; it is a usage error like a mistyped flag.
+			err = unknownCommand(name, parent, subcommandNames(root, parent))
+		}
 	}
-	// cobra reports a mistyped command with a plain error; it is a usage
-	// error like a mistyped flag.
-	if strings.HasPrefix(err.Error(), "unknown command ") {
-		err = &usageError{fmt.Errorf("%w (see `idcsctl --help`)", err)}
-	}
-	if errors.Is(err, errSilent) {
-		return exitCode(err)
-	}
-	fmt.Fprintf(d.Stderr, "idcsctl: %s\n", err)
-	return exitCode(err)
+	return report(d.Stderr, err)
 }
 
-// errSilent wraps errors whose message has already been shown, such as
-// fetch's HTTP status after the body.
-var errSilent = errors.New("silent")
+// subcommandNames are the names of the commands under the command whose
+// path is parent ("idcsctl", "idcsctl profile").
+func subcommandNames(root *cobra.Command, parent string) []string {
+	cmd := root
+	if fields := strings.Fields(parent); len(fields) > 1 {
+		if c, _, err := root.Find(fields[1:]); err == nil {
+			cmd = c
+		}
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return names
+}
 
 // newRootCmd builds the whole command tree, for the reference pages and
 // tests.

@@ -75,7 +75,7 @@ func TestRunStillListsAndSuggestsEveryCommand(t *testing.T) {
 		wantStderr string
 	}{
 		{[]string{"--help"}, true, "doctor", ""},
-		{[]string{"tokn"}, false, "", "Did you mean this?\n\ttoken"},
+		{[]string{"tokn"}, false, "", `(did you mean "token"?)`},
 		{[]string{"token", "--help"}, true, "--margin", ""},
 		{[]string{"completion", "bash"}, true, "__idcsctl_handle_completion_types", ""},
 		{[]string{"__complete", "tok"}, true, "token", ""},

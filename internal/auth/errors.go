@@ -16,8 +16,8 @@ var (
 	// came back to the loopback server, or a device code expired.
 	ErrTimeout = errors.New("sign-in timed out")
 	// ErrNoTokenAnswer means the browser came back with a code but the
-	// token endpoint did not answer before the sign-in's time ran out. It
-	// comes wrapped together with ErrTimeout.
+	// token endpoint did not answer before the sign-in's time ran out: the
+	// provider's failure, not the person's, so it does not wrap ErrTimeout.
 	ErrNoTokenAnswer = errors.New("the browser came back, but the token endpoint did not answer in time")
 	// ErrInsecureURL means a provider URL is plain http:// on a host that is
 	// not loopback; tokens must not travel unencrypted.
@@ -196,3 +196,20 @@ func (e *AuthorizeRequestError) Error() string {
 	fmt.Fprintf(&b, "); check the client id, and that the application registers the redirect URI %s exactly, port included", e.RedirectURI)
 	return b.String()
 }
+
+// UnreachableError means a request to the provider that a browser was about
+// to be sent with got no answer from this machine (refused, DNS, TLS, no
+// answer in time), so no browser was opened: the sign-in's code would have
+// to be exchanged from this machine, at the same domain. Err holds the
+// cause, a *url.Error for the caller to word.
+type UnreachableError struct {
+	URL string // the endpoint, without query
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%s did not answer, so no browser was opened: %v", e.URL, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *UnreachableError) Unwrap() error { return e.Err }

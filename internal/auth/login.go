@@ -123,7 +123,7 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (_ *Result, err e
 	if timeout <= 0 {
 		timeout = DefaultLoginTimeout
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("no answer from the browser within %s: %w", timeout, ErrTimeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, signInTimeout{timeout})
 	defer cancel()
 
 	f := newFlow()
@@ -208,6 +208,16 @@ func printSSHForward(stderr io.Writer, srv *callbackServer, short, destination s
 	}
 }
 
+// signInTimeout is ErrTimeout saying what did not come in time.
+type signInTimeout struct{ after time.Duration }
+
+func (e signInTimeout) Error() string {
+	return fmt.Sprintf("sign-in timed out: no answer from the browser within %s", e.after)
+}
+
+// Is makes errors.Is(err, ErrTimeout) hold.
+func (e signInTimeout) Is(target error) bool { return target == ErrTimeout }
+
 // interrupted says why ctx ended: a timeout, or a cancellation.
 func interrupted(ctx context.Context) error {
 	cause := context.Cause(ctx)
@@ -221,6 +231,16 @@ func interrupted(ctx context.Context) error {
 	}
 }
 
+// endpointName is an endpoint URL fit for a message: no query, no user
+// information.
+func endpointName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the token endpoint"
+	}
+	return endpointURL(u)
+}
+
 // exchange trades the code and the verifier for tokens and verifies the ID
 // token against this sign-in's nonce.
 func (c *Client) exchange(ctx context.Context, conf *oauth2.Config, code string, f flow) (*Result, error) {
@@ -230,8 +250,10 @@ func (c *Client) exchange(ctx context.Context, conf *oauth2.Config, code string,
 		if ctx.Err() != nil {
 			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) || errors.Is(context.Cause(ctx), ErrTimeout) {
 				// The browser did its part: saying no sign-in arrived
-				// would send the person looking in the wrong place.
-				return nil, fmt.Errorf("%w: %w", ErrNoTokenAnswer, interrupted(ctx))
+				// would send the person looking in the wrong place. It is
+				// the provider that did not answer, not a sign-in that
+				// timed out, so ErrTimeout is not wrapped.
+				return nil, fmt.Errorf("%w: %s did not finish answering before the sign-in's time ran out", ErrNoTokenAnswer, endpointName(c.Metadata.TokenEndpoint))
 			}
 			return nil, interrupted(ctx)
 		}

@@ -52,12 +52,14 @@ var oauthErrorCodes = []string{
 // refusing it (judgeAuthorizeAnswer). Any other answer opens the browser as
 // usual, after one warning line on stderr when the answer is an error that
 // is not recognised (a firewall's 403, a rate limiter's 429, a proxy's
-// page): a browser may well get through where this request did not. A
-// network error is left to the browser without a word.
+// page): a browser may well get through where this request did not. No
+// answer at all (refused, DNS, TLS, no answer in time) ends the sign-in
+// with an *UnreachableError before any browser opens: the code the browser
+// would bring back must be exchanged by this process, at the same domain.
 func (c *Client) checkAuthorizeRequest(ctx context.Context, stderr io.Writer, authURL, redirectURI string) error {
-	resp, body, u, ok := c.probe(ctx, authURL)
-	if !ok {
-		return nil
+	resp, body, u, err := c.probe(ctx, authURL)
+	if err != nil {
+		return err
 	}
 	v := judgeAuthorizeAnswer(resp, body, u, redirectURI, c.ClientID)
 	if v.warning != "" {
@@ -72,14 +74,14 @@ func (c *Client) checkAuthorizeRequest(ctx context.Context, stderr io.Writer, au
 // probe sends a request a browser is about to be sent with, as the browser
 // would but without cookies and without following redirects, and returns
 // the answer (its body read, up to 1 MiB, only for 4xx and 5xx) and the
-// URL requested; ok is false when no answer came (the browser may still
-// reach what this process cannot).
-func (c *Client) probe(ctx context.Context, target string) (resp *http.Response, body []byte, u *url.URL, ok bool) {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+// URL requested. No answer is an *UnreachableError, or the reason ctx
+// ended (the sign-in's timeout, Ctrl-C).
+func (c *Client) probe(ctx context.Context, target string) (resp *http.Response, body []byte, u *url.URL, err error) {
+	pctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, nil, nil, false
+		return nil, nil, nil, err
 	}
 	req.Header.Set("Accept", "text/html")
 	hc := *httpClient(c.HTTP)
@@ -87,13 +89,16 @@ func (c *Client) probe(ctx context.Context, target string) (resp *http.Response,
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err = hc.Do(req)
 	if err != nil {
-		return nil, nil, nil, false
+		if ctx.Err() != nil {
+			return nil, nil, nil, interrupted(ctx)
+		}
+		return nil, nil, nil, &UnreachableError{URL: endpointURL(req.URL), Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		body, _ = readLimited(resp.Body)
 	}
-	return resp, body, req.URL, true
+	return resp, body, req.URL, nil
 }
 
 // verdict is what the pre-check makes of an answer: a refusal that ends the

@@ -195,11 +195,12 @@ func endSessionURL(endpoint, idToken, postLogout, state string) (string, error) 
 // redirect URI or a redirect to its error page, ends the sign-out before a
 // browser shows that page to no one. An answer it does not recognise (a
 // firewall's 403, a rate limiter's 429) gives one warning line and the
-// browser opens as usual; no answer opens it without a word.
+// browser opens as usual; no answer at all is an *UnreachableError, and no
+// browser opens on a page that cannot load.
 func (c *Client) checkSignOutRequest(ctx context.Context, stderr io.Writer, endURL, postLogout string) error {
-	resp, body, u, ok := c.probe(ctx, endURL)
-	if !ok {
-		return nil
+	resp, body, u, err := c.probe(ctx, endURL)
+	if err != nil {
+		return err
 	}
 	v := judgeAuthorizeAnswer(resp, body, u, postLogout, c.ClientID)
 	if r := v.refused; r != nil {

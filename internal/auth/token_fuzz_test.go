@@ -208,8 +208,11 @@ func TestTokenEndpointThatNeverAnswersIsBoundedByTheContext(t *testing.T) {
 			if !errors.Is(err, ErrNoTokenAnswer) {
 				return fmt.Errorf("err = %v, want it to say the token endpoint did not answer", err)
 			}
+			if errors.Is(err, ErrTimeout) {
+				return fmt.Errorf("err = %v: the provider not answering is no sign-in timeout", err)
+			}
 			return err
-		}, ErrTimeout},
+		}, ErrNoTokenAnswer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
