@@ -77,6 +77,7 @@ updates the same entry. See docs/kubernetes.md.`,
 	f.StringVar(&o.context, "context", "", "also make this kubeconfig context use the entry (created when missing)")
 	f.StringVar(&o.cluster, "cluster", "", "make --context use this kubeconfig cluster too (a new context has none)")
 	f.StringVar(&o.apiVersion, "api-version", "", "exec API version of the entry: v1 or v1beta1 (default: what the kubectl on PATH reads, else v1)")
+	_ = cmd.RegisterFlagCompletionFunc("api-version", cobra.FixedCompletions([]string{"v1", "v1beta1"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.command, "exec-command", "idcsctl", "the idcsctl kubectl runs: a name on PATH or an absolute path")
 	f.BoolVar(&o.accessToken, "access-token", false, "make the plugin hand out the access token instead of the ID token")
 	f.StringVar(&o.usernameClaim, "username-claim", "sub", "ID token claim the API server takes as the user name: sub, user_displayname or email")
