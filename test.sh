@@ -25,6 +25,7 @@ echo "benchmarks: $(grep -c '^Benchmark' bench-smoke.txt) ran (figures in bench-
 for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
   GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/idcsctl
   GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/idcsctl-ocisign
+  GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/docker-credential-idcsctl
 done
 echo "cross-compiled: linux, darwin, windows x amd64, arm64"
 

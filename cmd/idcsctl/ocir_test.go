@@ -1,14 +1,23 @@
 package main
 
 import (
+	"archive/tar"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/idcsctl/idcsctl/internal/testenv"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/emulator/registry"
@@ -93,4 +102,58 @@ func cmdOCIR(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("unknown ocir command %q", args[0])
 	}
+}
+
+// TestScriptsOCIR runs testdata/script-ocir: real registry clients, crane
+// (go install github.com/google/go-containerregistry/cmd/crane@v0.22.1)
+// and skopeo (apt-get install skopeo), push and pull through the OCIR-like
+// registry with the credentials docker-credential-idcsctl answers, found
+// through their own credHelpers lookup in ~/.docker/config.json.
+func TestScriptsOCIR(t *testing.T) {
+	var missing []string
+	if _, err := exec.LookPath("crane"); err != nil {
+		missing = append(missing, "crane (go install github.com/google/go-containerregistry/cmd/crane@v0.22.1)")
+	}
+	if _, err := exec.LookPath("skopeo"); err != nil {
+		missing = append(missing, "skopeo (apt-get install skopeo)")
+	}
+	if len(missing) > 0 {
+		testenv.SkipOrFail(t, errors.New("not on PATH: "+strings.Join(missing, ", ")))
+	}
+	testscript.Run(t, scriptParams(t, "testdata/script-ocir", nil))
+}
+
+// cmdRandLayer writes a layer tarball holding one file of random text, and
+// sets LAYER_TEXT to that text:
+//
+//	randlayer FILE
+func cmdRandLayer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: randlayer FILE")
+	}
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	ts.Check(err)
+	text := hex.EncodeToString(b)
+	f, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	tw := tar.NewWriter(f)
+	ts.Check(tw.WriteHeader(&tar.Header{Name: "random.txt", Mode: 0o644, Size: int64(len(text) + 1), ModTime: time.Unix(0, 0)}))
+	_, err = tw.Write([]byte(text + "\n"))
+	ts.Check(err)
+	ts.Check(tw.Close())
+	ts.Check(f.Close())
+	ts.Setenv("LAYER_TEXT", text)
+}
+
+// cmdStdoutVar sets an environment variable to the last command's stdout,
+// trimmed, so a later command can name what an earlier one printed (a
+// digest):
+//
+//	stdoutvar NAME
+func cmdStdoutVar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: stdoutvar NAME")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
 }

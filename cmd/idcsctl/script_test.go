@@ -155,6 +155,8 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			"ocisdk":        cmdOCISDK,
 			"ocir":          cmdOCIR,
 			"fetch-as":      cmdFetchAs,
+			"randlayer":     cmdRandLayer,
+			"stdoutvar":     cmdStdoutVar,
 		},
 	}
 }
