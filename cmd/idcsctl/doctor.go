@@ -36,6 +36,7 @@ const (
 
 type doctorOptions struct {
 	overrides config.Overrides
+	doc       docFlags
 }
 
 func newDoctorCmd(a *app) *cobra.Command {
@@ -53,6 +54,7 @@ SSH). Each check is OK, WARN or FAIL, with a fix.
 Exits 1 when any check fails.`,
 		Example: `  idcsctl doctor
   idcsctl doctor -p work -o json
+  idcsctl doctor --jq '.checks[] | select(.status != "ok") | .fix'
   idcsctl doctor --domain https://idcs-1234.identity.oraclecloud.com --client-id 0a1b2c...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,6 +68,7 @@ Exits 1 when any check fails.`,
 	f.StringVar(&o.overrides.RedirectURL, "redirect-url", "", "redirect URI to check instead of the profile's")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust instead of the profile's")
+	addDocFlags(cmd, &o.doc)
 	return cmd
 }
 
@@ -91,6 +94,10 @@ func (r *doctorReport) add(name, status, detail, fix string) {
 }
 
 func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
+	doc, err := a.document(&o.doc, "doctor", doctorReport{})
+	if err != nil {
+		return err
+	}
 	r := &doctorReport{}
 	p, err := a.doctorProfile(r, o)
 	if err != nil {
@@ -121,8 +128,8 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 		}
 	}
 	r.OK = failed == 0
-	if a.global.output == "json" {
-		if err := writeJSON(a.deps.Stdout, r); err != nil {
+	if doc != nil {
+		if err := doc.write(ctx, a.deps.Stdout, r); err != nil {
 			return err
 		}
 	} else if err := r.writeText(a.deps.Stdout, failed, warned); err != nil {

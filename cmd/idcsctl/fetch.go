@@ -278,15 +278,7 @@ func (o *fetchOptions) check(format string) (*gojq.Code, error) {
 	if o.jq == "" {
 		return nil, nil
 	}
-	q, err := gojq.Parse(o.jq)
-	if err != nil {
-		return nil, usagef("--jq: %v", err)
-	}
-	code, err := gojq.Compile(q)
-	if err != nil {
-		return nil, usagef("--jq: %v", err)
-	}
-	return code, nil
+	return compileJQ(o.jq)
 }
 
 // header builds the request headers: idcsctl's defaults, replaced by the
@@ -489,64 +481,6 @@ func writePretty(w io.Writer, r io.Reader) error {
 		return err
 	}
 	_, err = io.Copy(w, r)
-	return err
-}
-
-// runJQ filters each JSON value of r. Strings are written bare, as `gh api
-// --jq` and `jq -r` do, since a script wants the user name, not a JSON
-// string literal; other values as JSON, one per line.
-func runJQ(ctx context.Context, w io.Writer, code *gojq.Code, r io.Reader, pretty bool) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("--jq: the answer is not JSON: %w", err)
-		}
-		iter := code.RunWithContext(ctx, v)
-		for {
-			out, ok := iter.Next()
-			if !ok {
-				break
-			}
-			if err, isErr := out.(error); isErr {
-				var halt *gojq.HaltError
-				if errors.As(err, &halt) && halt.Value() == nil {
-					return nil
-				}
-				return fmt.Errorf("--jq: %w", err)
-			}
-			if err := writeJQValue(w, out, pretty); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func writeJQValue(w io.Writer, v any, pretty bool) error {
-	var b []byte
-	if s, ok := v.(string); ok {
-		b = []byte(s)
-	} else {
-		var err error
-		if b, err = gojq.Marshal(v); err != nil {
-			return fmt.Errorf("--jq: %w", err)
-		}
-		if pretty {
-			var out bytes.Buffer
-			if json.Indent(&out, b, "", "  ") == nil {
-				b = out.Bytes()
-			}
-		}
-	}
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
 	return err
 }
 

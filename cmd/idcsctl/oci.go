@@ -27,6 +27,7 @@ type ociSessionOptions struct {
 	ociConfig     string
 	margin        time.Duration
 	status        bool
+	doc           docFlags
 }
 
 func newOCICmd(a *app) *cobra.Command {
@@ -62,7 +63,9 @@ The exchange needs a confidential application and an Identity Propagation Trust
 in the domain: see docs/oci.md.`,
 		Example: `  idcsctl oci session --region us-ashburn-1
   oci --profile idcsctl-default --auth security_token os ns get
-  idcsctl oci session --status`,
+  idcsctl oci session --status
+  idcsctl oci session --status --jq '.[] | select(.profile == "work") | .expires_at'
+  idcsctl oci session --template '{{.name}} until {{.expires_at}}'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -79,6 +82,7 @@ in the domain: see docs/oci.md.`,
 	f.StringVar(&o.defaultRegion, "default-region", "", "region when neither --region, the profile nor the sign-in names one (not remembered)")
 	_ = f.MarkHidden("default-region")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
+	addDocFlags(cmd, &o.doc)
 	return cmd
 }
 
@@ -115,19 +119,27 @@ func (a *app) ociRecordsPath(profile string) (string, error) {
 }
 
 func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
+	var shape any = ociSessionJSON{}
+	if o.status {
+		shape = []ociSessionJSON{}
+	}
+	doc, err := a.document(&o.doc, "oci session", shape)
+	if err != nil {
+		return err
+	}
 	f, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
 	}
 	if o.status {
-		return a.ociStatus()
+		return a.ociStatus(ctx, doc)
 	}
 	s, err := a.ensureOCISession(ctx, f, p, o)
 	if err != nil {
 		return err
 	}
-	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, sessionJSON(p.Name, s))
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, sessionJSON(p.Name, s))
 	}
 	w := a.deps.Stderr
 	verb := "is valid"
@@ -274,7 +286,7 @@ func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
 
 // ociStatus lists every OCI session idcsctl made, from its records and the
 // files, without the network.
-func (a *app) ociStatus() error {
+func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 	dir, err := a.stateDir()
 	if err != nil {
 		return err
@@ -292,8 +304,8 @@ func (a *app) ociStatus() error {
 			out = append(out, sessionJSON(profile, oci.Status(rec)))
 		}
 	}
-	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, out)
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, out)
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(a.deps.Stderr, "No OCI sessions; make one with `idcsctl oci session`.")

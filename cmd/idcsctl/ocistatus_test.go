@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestOCIStatusTellsTimeByTheCommandsClock(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := a.ociStatus(); err != nil {
+	if err := a.ociStatus(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout.String(), "(in 50 min)") {

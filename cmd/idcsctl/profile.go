@@ -35,21 +35,32 @@ the profile change; the rest of the file stays as you wrote it.`,
 	return cmd
 }
 
-type profileListOptions struct{}
+type profileListOptions struct {
+	doc docFlags
+}
 
 func newProfileListCmd(a *app) *cobra.Command {
 	o := &profileListOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List the profiles; * marks the default, > the one IDCSCTL_PROFILE uses instead",
 		Example: `  idcsctl profile list
-  idcsctl profile list -o json`,
+  idcsctl profile list -o json
+  idcsctl profile list --jq '.profiles[] | select(.default) | .name'
+  idcsctl profile list --template '{{range .profiles}}{{.name}}{{"\t"}}{{.domain}}{{"\n"}}{{end}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runProfileList(a, o, a.deps.Stdout)
+			return runProfileList(cmd.Context(), a, o, a.deps.Stdout)
 		},
 	}
+	addDocFlags(cmd, &o.doc)
+	return cmd
+}
+
+// profileListJSON is profile list's -o json document; a documented contract.
+type profileListJSON struct {
+	Profiles []profileEntry `json:"profiles"`
 }
 
 // profileEntry is one profile in profile list -o json; a documented contract.
@@ -71,7 +82,11 @@ type profileEntry struct {
 	InConfig bool `json:"in_config"`
 }
 
-func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
+func runProfileList(ctx context.Context, a *app, o *profileListOptions, w io.Writer) error {
+	doc, err := a.document(&o.doc, "profile list", profileListJSON{})
+	if err != nil {
+		return err
+	}
 	f, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -96,10 +111,8 @@ func runProfileList(a *app, _ *profileListOptions, w io.Writer) error {
 		}
 		out = append(out, e)
 	}
-	if a.global.output == "json" {
-		return writeJSON(w, struct {
-			Profiles []profileEntry `json:"profiles"`
-		}{out})
+	if doc != nil {
+		return doc.write(ctx, w, profileListJSON{out})
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(a.deps.Stderr, "No profiles yet: `idcsctl login --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID` creates one.")

@@ -17,6 +17,7 @@ import (
 
 type statusOptions struct {
 	tokenStore string
+	doc        docFlags
 }
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -30,7 +31,8 @@ tokens are kept. It uses no network and never prints a token.
 --token-store looks for every profile's tokens in that store, as it does
 for the other commands.`,
 		Example: `  idcsctl status
-  idcsctl status -o json | jq '.profiles[] | select(.signed_in) | .name'
+  idcsctl status --jq '.profiles[] | select(.signed_in) | .name'
+  idcsctl status --template '{{range .profiles}}{{.name}} {{.expires_at}}{{"\n"}}{{end}}'
   idcsctl status --token-store file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,7 +40,13 @@ for the other commands.`,
 		},
 	}
 	addTokenStoreFlag(cmd, &o.tokenStore)
+	addDocFlags(cmd, &o.doc)
 	return cmd
+}
+
+// statusJSON is status's -o json document; a documented contract.
+type statusJSON struct {
+	Profiles []profileStatus `json:"profiles"`
 }
 
 // profileStatus is one profile in status's -o json; a documented contract.
@@ -67,6 +75,10 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 	// A mistyped flag is the command line's fault, not one profile's row.
 	if _, err := store.ParseKind(o.tokenStore); err != nil {
 		return &usageError{fmt.Errorf("--token-store: %w", err)}
+	}
+	doc, err := a.document(&o.doc, "status", statusJSON{})
+	if err != nil {
+		return err
 	}
 	f, cur, err := a.resolve(config.Overrides{TokenStore: o.tokenStore})
 	if err != nil {
@@ -119,10 +131,8 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 		s.SignInNeeded = s.Error == "" && (!s.SignedIn || (s.Expired && !s.Refreshable))
 		out = append(out, s)
 	}
-	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, struct {
-			Profiles []profileStatus `json:"profiles"`
-		}{out})
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, statusJSON{out})
 	}
 	if len(out) == 0 {
 		// As profile list says it: an empty table would look like an error.

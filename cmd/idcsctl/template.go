@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 	"unicode"
 )
 
@@ -18,21 +19,24 @@ import (
 // --template works on JSON keys: {{.user_name}}, {{range .groups}}.
 type jsonTemplate struct {
 	tmpl   *template.Template
-	fields []string
-	empty  map[string]any // the value of each field when the document has none
+	shape  reflect.Type
+	fields []string // every field name of the document, for errors
 }
 
 // parseJSONTemplate parses text for documents shaped like shape (a struct
-// with json tags). Every field shape can hold is defined when the template
-// runs, empty when the document has no value for it, so a template works
-// the same whether or not a field was filled in this time.
+// with json tags, or a list of them). Every field shape can hold is defined
+// when the template runs, empty when the document has no value for it, so
+// a template works the same whether or not a field was filled in this time
+// (a signed-out profile has no user_name).
 func parseJSONTemplate(name, text string, shape any) (*jsonTemplate, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, usagef("--template: %v", err)
 	}
-	empty := jsonFields(reflect.TypeOf(shape))
-	return &jsonTemplate{tmpl: t, fields: slices.Sorted(maps.Keys(empty)), empty: empty}, nil
+	st := reflect.TypeOf(shape)
+	names := map[string]bool{}
+	fieldNames(st, names)
+	return &jsonTemplate{tmpl: t, shape: st, fields: slices.Sorted(maps.Keys(names))}, nil
 }
 
 // execute writes the document v through the template and a newline.
@@ -41,15 +45,11 @@ func (j *jsonTemplate) execute(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
-	doc := map[string]any{}
+	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return err
 	}
-	for f, v := range j.empty {
-		if _, ok := doc[f]; !ok {
-			doc[f] = v
-		}
-	}
+	fillEmpty(doc, j.shape)
 	var buf bytes.Buffer
 	if err := j.tmpl.Execute(&buf, doc); err != nil {
 		return j.explain(err)
@@ -57,6 +57,51 @@ func (j *jsonTemplate) execute(w io.Writer, v any) error {
 	buf.WriteByte('\n')
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// fillEmpty gives every field of t that the decoded document v leaves out
+// (omitempty) its empty value, in v and in the objects and lists it holds.
+func fillEmpty(v any, t reflect.Type) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if t == nil || t.Kind() != reflect.Struct {
+			return
+		}
+		for name, f := range jsonFields(t) {
+			if _, ok := v[name]; !ok {
+				v[name] = emptyOf(f.Type)
+			}
+			fillEmpty(v[name], f.Type)
+		}
+	case []any:
+		if t == nil || t.Kind() != reflect.Slice {
+			return
+		}
+		for _, e := range v {
+			fillEmpty(e, t.Elem())
+		}
+	}
+}
+
+// emptyOf is the value a template sees for a field of type t the document
+// left out: an empty list for a list (range works on it), an object with
+// every field empty for an object, "" for the rest (times included).
+func emptyOf(t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice:
+		return []any{}
+	case t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Time]():
+		m := map[string]any{}
+		fillEmpty(m, t)
+		return m
+	}
+	return ""
 }
 
 var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
@@ -76,14 +121,33 @@ func (j *jsonTemplate) explain(err error) error {
 	return usagef("--template: there is no field %q%s; the fields are the names -o json prints: %s", m[1], hint, list)
 }
 
+// fieldNames adds the json names of t's fields, and of the objects its
+// fields hold (status's profiles), to names.
+func fieldNames(t reflect.Type, names map[string]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return
+	}
+	for name, f := range jsonFields(t) {
+		if !names[name] {
+			names[name] = true
+			fieldNames(f.Type, names)
+		}
+	}
+}
+
 // jsonFields maps the json names of a struct's fields, embedded ones
-// included, to an empty value a template can use as the field's: an empty
-// list for a list (range works on it), "" for the rest.
-func jsonFields(t reflect.Type) map[string]any {
+// included, to the fields; none for a type that is no struct.
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	out := map[string]any{}
+	out := map[string]reflect.StructField{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
 	for _, f := range reflect.VisibleFields(t) {
 		if f.Anonymous || !f.IsExported() {
 			continue
@@ -92,11 +156,7 @@ func jsonFields(t reflect.Type) map[string]any {
 		if name == "" || name == "-" {
 			continue
 		}
-		if f.Type.Kind() == reflect.Slice {
-			out[name] = []any{}
-		} else {
-			out[name] = ""
-		}
+		out[name] = f
 	}
 	return out
 }

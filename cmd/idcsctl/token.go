@@ -21,6 +21,7 @@ type tokenOptions struct {
 	margin       time.Duration
 	forceRefresh bool
 	scopes       []string
+	doc          docFlags
 }
 
 func newTokenCmd(a *app) *cobra.Command {
@@ -41,6 +42,7 @@ Exits 4 when there is no usable token and no way to get one without you:
 run idcsctl login.`,
 		Example: `  curl -H "Authorization: Bearer $(idcsctl token)" https://api.example.com/orders
   idcsctl token -o json        # {"access_token": ..., "token_type": ..., "expires_at": ...}
+  idcsctl token --jq .expires_at
   idcsctl token --force-refresh
   idcsctl token --scope urn:opc:idm:t.user.me`,
 		Args: cobra.NoArgs,
@@ -55,6 +57,7 @@ run idcsctl login.`,
 	f.StringSliceVar(&o.scopes, "scope", nil, "get a token with only these of the profile's scopes (repeat the flag or separate with commas); kept apart from the profile's token")
 	f.DurationVar(&o.overrides.Timeout, "timeout", 0, "give up a refresh (the wait for the profile lock included) after this long, exit 1 (default: the profile's timeout, else 30s)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
+	addDocFlags(cmd, &o.doc)
 	return cmd
 }
 
@@ -82,6 +85,11 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 	if o.overrides.Timeout < 0 {
 		return usagef("--timeout must not be negative")
 	}
+	// Nothing to parse on the cached path unless --jq or --template asks.
+	doc, err := a.document(&o.doc, "token", tokenJSON{})
+	if err != nil {
+		return err
+	}
 	_, p, err := a.resolve(o.overrides)
 	if err != nil {
 		return err
@@ -101,7 +109,7 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 	if o.idToken && t.IDToken == "" {
 		return fmt.Errorf("profile %q has no ID token (it signed in with a grant that issues none); run `idcsctl login`", p.Name)
 	}
-	if a.global.output == "json" {
+	if doc != nil {
 		out := tokenJSON{TokenType: firstOf(t.TokenType, "Bearer"), ExpiresAt: jsonTime(t.Expiry)}
 		if o.idToken {
 			out.IDToken = t.IDToken
@@ -111,7 +119,7 @@ func runToken(ctx context.Context, a *app, o *tokenOptions) error {
 			out.AccessToken = t.AccessToken
 			out.Scopes = strings.Fields(t.Scope)
 		}
-		return writeJSON(a.deps.Stdout, out)
+		return doc.write(ctx, a.deps.Stdout, out)
 	}
 	v := t.AccessToken
 	if o.idToken {

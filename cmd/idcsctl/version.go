@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -8,11 +9,13 @@ import (
 	"github.com/idcsctl/idcsctl/internal/buildinfo"
 )
 
-type versionOptions struct{}
+type versionOptions struct {
+	doc docFlags
+}
 
 func newVersionCmd(a *app) *cobra.Command {
 	o := &versionOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of idcsctl",
 		Long: `Print the version of idcsctl, the commit it was built from, that commit's date,
@@ -24,18 +27,26 @@ module version; one built with "go build" in a git checkout knows its commit
 
 -o json prints the same as one JSON object, with the fields of docs/output.md.`,
 		Example: `  idcsctl version
-  idcsctl version -o json | jq -r .version`,
+  idcsctl version -o json
+  idcsctl version --jq .version
+  idcsctl version --template '{{.version}} {{.platform}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVersion(a, o)
+			return runVersion(cmd.Context(), a, o)
 		},
 	}
+	addDocFlags(cmd, &o.doc)
+	return cmd
 }
 
-func runVersion(a *app, _ *versionOptions) error {
+func runVersion(ctx context.Context, a *app, o *versionOptions) error {
+	doc, err := a.document(&o.doc, "version", buildinfo.Info{})
+	if err != nil {
+		return err
+	}
 	v := buildinfo.Read(a.deps.Stamp)
-	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, v)
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, v)
 	}
 	commit, date := v.Commit, v.Date
 	if commit == "" {
@@ -46,7 +57,7 @@ func runVersion(a *app, _ *versionOptions) error {
 	if date == "" {
 		date = "unknown"
 	}
-	_, err := fmt.Fprintf(a.deps.Stdout, "idcsctl %s\ncommit: %s\ndate:   %s\ngo:     %s %s\n",
+	_, err = fmt.Fprintf(a.deps.Stdout, "idcsctl %s\ncommit: %s\ndate:   %s\ngo:     %s %s\n",
 		v.Version, commit, date, v.GoVersion, v.Platform)
 	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"runtime"
 	"strings"
@@ -37,7 +38,7 @@ func TestVersionShowsWhatTheReleaseStamped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a, stdout, _, _ := testApp(t, time.Now())
 			a.deps.Stamp = tt.stamp
-			if err := runVersion(a, &versionOptions{}); err != nil {
+			if err := runVersion(context.Background(), a, &versionOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if stdout.String() != tt.want {
@@ -49,7 +50,7 @@ func TestVersionShowsWhatTheReleaseStamped(t *testing.T) {
 	a, stdout, _, _ := testApp(t, time.Now())
 	a.deps.Stamp = buildinfo.Info{Version: "1.2.3", Commit: commit, Date: "2026-12-01T10:00:00Z"}
 	a.global.output = "json"
-	if err := runVersion(a, &versionOptions{}); err != nil {
+	if err := runVersion(context.Background(), a, &versionOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any

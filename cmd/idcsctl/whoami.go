@@ -22,7 +22,7 @@ import (
 type whoamiOptions struct {
 	overrides config.Overrides
 	source    string
-	template  string
+	doc       docFlags
 }
 
 func newWhoamiCmd(a *app) *cobra.Command {
@@ -40,6 +40,7 @@ Sources:
             urn:opc:idm:t.user.me scope; IDCS only)`,
 		Example: `  idcsctl whoami
   idcsctl whoami --source me -o json
+  idcsctl whoami --jq .user_name
   idcsctl whoami --template '{{.user_name}} until {{.expires_at}}'
   idcsctl whoami --source me --template '{{range .groups}}{{.}}{{"\n"}}{{end}}'`,
 		Args: cobra.NoArgs,
@@ -49,7 +50,7 @@ Sources:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.source, "source", "default", "where the identity comes from: default, id-token, userinfo or me")
-	f.StringVar(&o.template, "template", "", "format the output with a Go template over the names -o json prints, e.g. '{{.user_name}}'")
+	addDocFlags(cmd, &o.doc)
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions([]string{"default", "id-token", "userinfo", "me"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -70,12 +71,9 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 	default:
 		return usagef("--source must be default, id-token, userinfo or me, not %q", o.source)
 	}
-	var tmpl *jsonTemplate
-	if o.template != "" {
-		var err error
-		if tmpl, err = parseJSONTemplate("whoami", o.template, whoamiJSON{}); err != nil {
-			return err
-		}
+	doc, err := a.document(&o.doc, "whoami", whoamiJSON{})
+	if err != nil {
+		return err
 	}
 	_, p, err := a.resolve(o.overrides)
 	if err != nil {
@@ -157,14 +155,10 @@ func runWhoami(ctx context.Context, a *app, o *whoamiOptions) error {
 		}
 		applyMe(out, me)
 	}
-	switch {
-	case tmpl != nil:
-		return tmpl.execute(a.deps.Stdout, out)
-	case a.global.output == "json":
-		return writeJSON(a.deps.Stdout, out)
-	default:
-		return writeWhoamiText(a.deps.Stdout, out, a.deps.Now())
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, out)
 	}
+	return writeWhoamiText(a.deps.Stdout, out, a.deps.Now())
 }
 
 // answerOffline is the stored token whoami answers from when the domain

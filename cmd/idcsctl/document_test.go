@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/buildinfo"
+)
+
+// outputDocs maps each command that takes --jq and --template to its
+// section of docs/output.md and the type of the document it prints.
+var outputDocs = map[string]struct {
+	heading string
+	shape   any
+}{
+	"idcsctl status":       {"## `idcsctl status -o json`", statusJSON{}},
+	"idcsctl token":        {"## `idcsctl token -o json`", tokenJSON{}},
+	"idcsctl whoami":       {"## `idcsctl whoami -o json` and `idcsctl login -o json`", whoamiJSON{}},
+	"idcsctl profile list": {"## `idcsctl profile list -o json`", profileListJSON{}},
+	"idcsctl doctor":       {"## `idcsctl doctor -o json`", doctorReport{}},
+	"idcsctl oci session":  {"## `idcsctl oci session -o json`", ociSessionJSON{}},
+	"idcsctl version":      {"## `idcsctl version -o json`", buildinfo.Info{}},
+}
+
+var docFieldRE = regexp.MustCompile("^\\| `([a-z_]+)` \\|")
+
+// TestOutputDocsListEveryField keeps docs/output.md's field tables and the
+// documents the commands print (their json tags) in agreement, and makes
+// every command with --template have a table.
+func TestOutputDocsListEveryField(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/output.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string][]string{}
+	var cur string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			cur = line
+			continue
+		}
+		if m := docFieldRE.FindStringSubmatch(line); m != nil {
+			sections[cur] = append(sections[cur], m[1])
+		}
+	}
+	for path, d := range outputDocs {
+		names := map[string]bool{}
+		fieldNames(reflect.TypeOf(d.shape), names)
+		want := slices.Sorted(maps.Keys(names))
+		got := slices.Compact(slices.Sorted(slices.Values(sections[d.heading])))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: docs/output.md section %q lists the fields\n%v\nthe document has\n%v", path, d.heading, got, want)
+		}
+	}
+	root := newRootCmd(&deps{Getenv: func(string) string { return "" }})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().Lookup("template") != nil {
+			if _, ok := outputDocs[c.CommandPath()]; !ok {
+				t.Errorf("%s takes --template but docs/output.md has no field table for it in outputDocs", c.CommandPath())
+			}
+			if c.Flags().Lookup("jq") == nil {
+				t.Errorf("%s takes --template but not --jq", c.CommandPath())
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+}
+
+func TestDocumentFlags(t *testing.T) {
+	type doc struct {
+		Name    string     `json:"name"`
+		Tags    []string   `json:"tags,omitempty"`
+		Expires *time.Time `json:"expires_at,omitempty"`
+		Items   []struct {
+			ID    string `json:"id"`
+			Label string `json:"label,omitempty"`
+		} `json:"items"`
+	}
+	v := doc{Name: "a"}
+	v.Items = append(v.Items, struct {
+		ID    string `json:"id"`
+		Label string `json:"label,omitempty"`
+	}{ID: "x"})
+	tests := []struct {
+		name     string
+		output   string
+		jq, tmpl string
+		want     string
+		usage    string // the usage error's start, when one is expected
+	}{
+		{name: "text", output: "text"},
+		{name: "json", output: "json", want: "{\n  \"name\": \"a\",\n  \"items\": [\n    {\n      \"id\": \"x\"\n    }\n  ]\n}\n"},
+		{name: "jq string bare", output: "text", jq: ".name", want: "a\n"},
+		{name: "jq with -o json", output: "json", jq: ".items[].id", want: "x\n"},
+		{name: "jq value", output: "text", jq: ".items | length", want: "1\n"},
+		{name: "template", output: "text", tmpl: "{{.name}}", want: "a\n"},
+		{name: "template empty fields", output: "text", tmpl: "[{{.expires_at}}{{range .tags}}t{{end}}{{range .items}}{{.id}}:{{.label}}{{end}}]", want: "[x:]\n"},
+		{name: "template with -o json", output: "json", tmpl: "{{.name}}", usage: "--template formats the document itself"},
+		{name: "jq and template", output: "text", jq: ".", tmpl: "{{.name}}", usage: "--jq and --template both"},
+		{name: "bad jq", output: "text", jq: ".[", usage: "--jq: unexpected EOF"},
+		{name: "bad template", output: "text", tmpl: "{{.name", usage: "--template: template: x:1: unclosed action"},
+		{name: "unknown field", output: "text", tmpl: "{{.Name}}", usage: `--template: there is no field "Name"`},
+		{name: "unknown nested field", output: "text", tmpl: "{{range .items}}{{.ID}}{{end}}", usage: `--template: there is no field "ID" (did you mean .id?); the fields are the names -o json prints: expires_at, id, items, label, name, tags`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &app{global: &globalOptions{output: tc.output}}
+			w, err := a.document(&docFlags{jq: tc.jq, template: tc.tmpl}, "x", doc{})
+			var out bytes.Buffer
+			if err == nil && w != nil {
+				err = w.write(context.Background(), &out, v)
+			}
+			var ue *usageError
+			switch {
+			case tc.usage != "":
+				if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), tc.usage) {
+					t.Fatalf("error %v, want a usage error starting %q", err, tc.usage)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tc.output == "text" && tc.jq == "" && tc.tmpl == "":
+				if w != nil {
+					t.Fatal("text output got a document writer")
+				}
+			case out.String() != tc.want:
+				t.Errorf("got %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}
