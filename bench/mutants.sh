@@ -7,7 +7,11 @@
 # detached git worktree of HEAD, never your working files), runs the tests
 # that guard that behaviour, and reports:
 #
-#   caught   a test failed: the break would not get through
+#   caught   a test failed because of the break: it fails again on the
+#            mutant and passes on the unmutated tree
+#   FLAKY    a test failed, but not because of the break: it fails on the
+#            unmutated tree too, or passes when re-run on the mutant (an
+#            unrelated or flaky test; counted as not caught)
 #   MISSED   every test passed: the suite does not guard this behaviour
 #   STALE    the code to break is no longer there: update the mutant
 #   BROKEN   the mutant does not compile: update the mutant
@@ -15,7 +19,7 @@
 #   bench/mutants.sh               # every mutant (about 10 minutes on 2 busy cores)
 #   bench/mutants.sh nonce lock    # only the mutants whose names contain a word
 #
-# Exit status 1 when any mutant is MISSED, STALE or BROKEN. Needs bash 4,
+# Exit status 1 when any mutant is not caught. Needs bash 4,
 # git and go; the keyring mutants need gnome-keyring and dbus (.ci/run),
 # else their real Secret Service tests skip and the mutant may be MISSED.
 # It is not part of every CI run because of its length; docs/testing.md
@@ -41,7 +45,8 @@ started=$SECONDS
 
 # mutant NAME FILE OLD NEW TEST...
 #   FILE is relative to the module root; OLD is replaced by NEW once,
-#   literally; each TEST is "PACKAGE" or "PACKAGE:RUN-PATTERN".
+#   literally; each TEST is "PACKAGE" or "PACKAGE:RUN-PATTERN", naming the
+#   tests meant to catch the break.
 mutant() {
   local name=$1 file=$2 old=$3 new=$4
   shift 4
@@ -56,26 +61,78 @@ mutant() {
     report STALE "$name" "the code to break is not in $file"
     return 0
   fi
-  printf '%s\n' "${content/"$old"/"$new"}" >"$path"
-  local t0=$SECONDS verdict=MISSED by="" spec pkg run out
+  local mutated=${content/"$old"/"$new"}
+  printf '%s\n' "$mutated" >"$path"
+  local t0=$SECONDS verdict=MISSED by="" spec pkg run out flaky="" leaf
   for spec in "$@"; do
     pkg=${spec%%:*}
     run=
     [[ $spec == *:* ]] && run=${spec#*:}
-    if out=$(cd "$copy" && go test -count=1 -timeout 10m ${run:+-run "$run"} "$pkg" 2>&1); then
+    if out=$(gotest "$pkg" "$run"); then
       continue
     fi
     if grep -qE '\[(build|setup) failed\]' <<<"$out"; then
       verdict=BROKEN by="$pkg does not compile: $(grep -m1 -E '\.go:[0-9]+' <<<"$out")"
-    else
-      verdict=caught
-      by=$(grep -m1 -E -- '--- FAIL: ' <<<"$out" | sed -E 's/^ *--- FAIL: //; s/ \([0-9.]+s\)$//')
-      by="$pkg ${by:-(failed)}"
+      break
     fi
-    break
+    # Which failing test is the mutant's doing? A test counts only when it
+    # passes on the unmutated tree and fails again on the mutant; a package
+    # that failed without naming a test (a panic, a timeout) is re-run whole.
+    local leaves=() pattern
+    mapfile -t leaves < <(failed_leaves <<<"$out")
+    [ ${#leaves[@]} -gt 0 ] || leaves=("")
+    for leaf in "${leaves[@]}"; do
+      pattern=$run
+      [ -n "$leaf" ] && pattern=$(run_pattern "$leaf")
+      git -C "$copy" checkout --quiet -- "$file"
+      if ! gotest "$pkg" "$pattern" >/dev/null; then
+        flaky+="${flaky:+, }$pkg ${leaf:-(package)} fails unmutated"
+        printf '%s\n' "$mutated" >"$path"
+        continue
+      fi
+      printf '%s\n' "$mutated" >"$path"
+      if gotest "$pkg" "$pattern" >/dev/null; then
+        flaky+="${flaky:+, }$pkg ${leaf:-(package)} passed on re-run"
+        continue
+      fi
+      verdict=caught by="$pkg ${leaf:-(failed)}"
+      break
+    done
+    [ "$verdict" = caught ] && break
   done
+  if [ "$verdict" = MISSED ] && [ -n "$flaky" ]; then
+    verdict=FLAKY by=$flaky
+  fi
   git -C "$copy" checkout --quiet -- "$file"
   report "$verdict" "$name" "$by ($((SECONDS - t0))s)"
+}
+
+# gotest PACKAGE [RUN-PATTERN]: go test in the copy; its output on stdout.
+gotest() {
+  (cd "$copy" && go test -count=1 -timeout 10m ${2:+-run "$2"} "$1" 2>&1)
+}
+
+# failed_leaves reads go test output and prints the failing tests that have
+# no failing subtest, one a line (TestScripts/login_nonce).
+failed_leaves() {
+  local names=() n m leaf
+  mapfile -t names < <(grep -E -- '--- FAIL: ' | sed -E 's/^ *--- FAIL: //; s/ \([0-9.]+s\)$//')
+  for n in "${names[@]}"; do
+    leaf=1
+    for m in "${names[@]}"; do [[ $m == "$n/"* ]] && leaf=0; done
+    [ $leaf = 1 ] && printf '%s\n' "$n"
+  done
+}
+
+# run_pattern turns a test name into a -run pattern that matches it alone:
+# each level anchored, regexp characters quoted.
+run_pattern() {
+  local IFS=/ part out=() parts
+  read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    out+=("^$(sed -E 's/[][\.*^$()+?{}|]/\\&/g' <<<"$part")\$")
+  done
+  printf '%s' "${out[*]}"
 }
 
 report() {
@@ -204,6 +261,194 @@ mutant emulator-pkce-check internal/emulator/token.go \
   'subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(ac.req.challenge)) != 1' \
   'subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(s256(verifier))) != 1' \
   ./internal/emulator
+
+# --- The newer code: OCI, kube, redaction, pre-check, config editing, logout
+# (issue 21). Each names the tests meant to catch it.
+
+mutant oci-basic-not-form-encoded internal/oci/exchange.go \
+  'req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(r.ClientSecret))' \
+  'req.SetBasicAuth(r.ClientID, r.ClientSecret)' \
+  './internal/oci:TestExchangeFormEncodesTheBasicCredentials'
+
+mutant oci-session-folder-left-loose internal/oci/session.go \
+  'if err := os.Chmod(p.Dir, 0o700); err != nil {' \
+  'if err := error(nil); err != nil {' \
+  './internal/oci:TestEnsureMakesAnExistingSessionFolderPrivate'
+
+mutant oci-remove-repointed-section internal/oci/session.go \
+  'ok && keys["security_token_file"] == p.Token {' \
+  'ok && keys != nil {' \
+  './internal/oci:TestRemoveKeepsASectionThePersonRepointed'
+
+mutant oci-one-file-folder-taken internal/oci/session.go \
+  'err == nil && len(entries) > 0 {' \
+  'err == nil && len(entries) > 1 {' \
+  './internal/oci:TestEnsureNeverWritesIntoThePersonsSessionFolder'
+
+mutant oci-person-section-taken internal/oci/session.go \
+  '		if hasSection {
+			return nil, fmt.Errorf("section [%s] of %s is %w' \
+  '		if false && hasSection {
+			return nil, fmt.Errorf("section [%s] of %s is %w' \
+  './internal/oci:TestEnsureLeavesTheConfigAloneOnFailure' './cmd/idcsctl:TestScripts$/oci_badinput'
+
+mutant oci-remove-takes-persons-files internal/oci/session.go \
+  'if err := os.Remove(p.Dir); err == nil {' \
+  'if err := os.RemoveAll(p.Dir); err == nil {' \
+  './internal/oci:TestRemoveLeavesThePersonsFilesInTheSessionFolder'
+
+mutant oci-token-file-mode internal/oci/session.go \
+  'return writeAtomic(p.Token, []byte(upst), 0o600)' \
+  'return writeAtomic(p.Token, []byte(upst), 0o644)' \
+  './internal/oci:TestEnsureExchangesOnlyWhenDue'
+
+mutant oci-config-mode-not-kept internal/oci/config.go \
+  'c.exists, c.mode = true, fi.Mode().Perm()' \
+  'c.exists = true' \
+  './internal/oci:TestConfig' './cmd/idcsctl:TestScripts$/oci_session'
+
+mutant oci-config-symlink-followed internal/oci/config.go \
+  'case fi.Mode()&fs.ModeSymlink != 0:' \
+  'case false:' \
+  './internal/oci:TestConfigRefusesWhatItCannotEdit'
+
+mutant oci-upst-margin internal/oci/session.go \
+  'now().Add(o.Margin).Before(c.Expiry)' \
+  'now().Before(c.Expiry)' \
+  './internal/oci:TestEnsureExchangesOnlyWhenDue'
+
+mutant kube-replaced-value-comment internal/kube/kubeconfig.go \
+  'v.HeadComment, v.LineComment, v.FootComment = m.Content[i+1].HeadComment, m.Content[i+1].LineComment, m.Content[i+1].FootComment' \
+  '_ = m.Content[i+1]' \
+  './internal/kube:TestSetUserKeepsTheCommentsOnWhatItReplaces'
+
+mutant kube-duplicate-user-kept internal/kube/kubeconfig.go \
+  '				if found != nil {
+					continue
+				}' \
+  '' \
+  './internal/kube:TestSetUser'
+
+mutant kube-kubeconfig-mode-not-kept internal/kube/kubeconfig.go \
+  'mode = fi.Mode().Perm()' \
+  '_ = fi.Mode().Perm()' \
+  './internal/kube:TestWriteFileKeepsModeAndFollowsLinks'
+
+mutant kube-v1-without-interactive internal/kube/execcredential.go \
+  'case w.APIVersion == APIVersionV1:' \
+  'case false && w.APIVersion == APIVersionV1:' \
+  './internal/kube:TestParseExecInfo'
+
+mutant redact-decoded-basic-secret internal/auth/redact.go \
+  '		if p, err := url.QueryUnescape(pass); err == nil {
+			out = append(out, p)
+		}' \
+  '' \
+  './internal/auth:TestTokenEndpointQuotingTheDecodedSecretIsRedacted'
+
+mutant redact-encoded-form internal/auth/redact.go \
+  'if enc := url.QueryEscape(sec); enc != sec {' \
+  'if enc := url.QueryEscape(sec); false && enc != sec {' \
+  './internal/auth:TestRedact'
+
+mutant redact-min-length internal/auth/redact.go \
+  'if len(sec) < minSecretLen {' \
+  'if len(sec) <= minSecretLen {' \
+  './internal/auth:TestRedactForms'
+
+mutant redact-authorization-header internal/auth/redact.go \
+  '		out = append(out, strings.TrimSpace(cred))' \
+  '		_ = cred' \
+  './internal/auth:TestTokenEndpointErrorQuotingTheRequestIsRedacted'
+
+mutant redact-error-uri internal/auth/redact.go \
+  '		pe.URI = redact(pe.URI, secrets)' \
+  '' \
+  './internal/auth:TestRedactErrorReplacesPlainAndEncodedSecrets'
+
+mutant redact-whoami-detail cmd/idcsctl/whoami.go \
+  'auth.Printable(auth.Redact(e.Detail, access), 300)' \
+  'auth.Printable(e.Detail, 300)' \
+  './cmd/idcsctl:Redact|Whoami' './cmd/idcsctl:TestScripts$/hostile_redaction'
+
+mutant precheck-5xx-refusal internal/auth/precheck.go \
+  'if status == http.StatusTooManyRequests || status >= 500 {' \
+  'if status == http.StatusTooManyRequests {' \
+  './internal/auth:TestPrecheck'
+
+mutant precheck-429-refusal internal/auth/precheck.go \
+  'if status == http.StatusTooManyRequests || status >= 500 {' \
+  'if status >= 500 {' \
+  './internal/auth:TestJudgeAuthorizeAnswer'
+
+mutant precheck-error-page-any-host internal/auth/precheck.go \
+  'idcsErrorPage) && origin.Same(loc, authURL)' \
+  'idcsErrorPage)' \
+  './internal/auth:TestJudgeAuthorizeAnswer'
+
+mutant precheck-any-html-status internal/auth/precheck.go \
+  'if (status == http.StatusBadRequest || status == http.StatusUnauthorized) && media == "text/html" {' \
+  'if media == "text/html" {' \
+  './internal/auth:TestJudgeAuthorizeAnswer'
+
+mutant expiry-jwt-uncapped internal/auth/expiry.go \
+  '		if limit := now.Add(maxExpiresIn * time.Second); exp.After(limit) {' \
+  '		if limit := now.Add(maxExpiresIn * time.Second); false && exp.After(limit) {' \
+  './internal/auth:TestExpiryOfAJWTAccessTokenIsCapped'
+
+mutant expiry-jwt-absurd-exp internal/auth/expiry.go \
+  'exp <= 0 || exp > math.MaxInt64/2 {' \
+  'exp <= 0 {' \
+  './internal/auth:TestExpiryOfAJWTAccessTokenIsCapped'
+
+mutant prompt-none-interaction-required cmd/idcsctl/login.go \
+  'case "login_required", "interaction_required", "consent_required", "account_selection_required":' \
+  'case "login_required", "consent_required", "account_selection_required":' \
+  './cmd/idcsctl:TestPromptNoneErrorsAreSignInRequired|TestLoginErrorsSayWhatToChange'
+
+mutant config-comment-from-a-value internal/config/edit.go \
+  "		case c == '\"' || c == '\\'':" \
+  "		case false:" \
+  './internal/config:TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-trailing-comment-dropped internal/config/edit.go \
+  'if c := trailingComment(d.lines[first]); first == last && c != "" {' \
+  'if c := trailingComment(d.lines[first]); false && c != "" {' \
+  './internal/config:TestSaveEditsOnlyWhatChanged|TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-indent-dropped internal/config/edit.go \
+  'repl = append(repl, indent+line)' \
+  'repl = append(repl, line)' \
+  './internal/config:TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-no-final-newline internal/config/edit.go \
+  '		d.lines[at-1] += "\n"' \
+  '' \
+  './internal/config:TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-next-tables-comment internal/config/edit.go \
+  'for end > start+1 && end < len(d.lines) && strings.HasPrefix' \
+  'for false && end > start+1 && end < len(d.lines) && strings.HasPrefix' \
+  './internal/config:TestSaveEditsOnlyWhatChanged|TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-group-writable internal/config/perm.go \
+  'perm&0o022 != 0' \
+  'perm&0o002 != 0' \
+  './internal/config:TestLoadRefusesAConfigOthersCanChange'
+
+mutant logout-forgets-failed-session cmd/idcsctl/logout.go \
+  '			kept = append(kept, rec)' \
+  '' \
+  './cmd/idcsctl:TestScripts$/oci_logout_failed_removal'
+
+mutant logout-hides-failed-removal cmd/idcsctl/logout.go \
+  '	a.forgetScoped(ctx, p)
+	fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", p.Name)
+	return ociErr' \
+  '	a.forgetScoped(ctx, p)
+	fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", p.Name)
+	return nil' \
+  './cmd/idcsctl:TestScripts$/oci_logout_failed_removal'
 
 # --- Report ------------------------------------------------------------------
 
