@@ -270,6 +270,16 @@ mutant oci-basic-not-form-encoded internal/oci/exchange.go \
   'req.SetBasicAuth(r.ClientID, r.ClientSecret)' \
   './internal/oci:TestExchangeFormEncodesTheBasicCredentials'
 
+mutant basic-revocation-not-form-encoded internal/auth/userinfo.go \
+  'req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))' \
+  'req.SetBasicAuth(c.ClientID, c.ClientSecret)' \
+  './internal/auth:TestEveryBasicCredentialIsFormEncoded'
+
+mutant basic-device-not-form-encoded internal/auth/device.go \
+  'req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))' \
+  'req.SetBasicAuth(c.ClientID, c.ClientSecret)' \
+  './internal/auth:TestEveryBasicCredentialIsFormEncoded'
+
 mutant oci-session-folder-left-loose internal/oci/session.go \
   'if err := os.Chmod(p.Dir, 0o700); err != nil {' \
   'if err := error(nil); err != nil {' \
@@ -316,6 +326,11 @@ mutant oci-upst-margin internal/oci/session.go \
   'now().Add(o.Margin).Before(c.Expiry)' \
   'now().Before(c.Expiry)' \
   './internal/oci:TestEnsureExchangesOnlyWhenDue'
+
+mutant oci-exchange-lock-per-process cmd/idcsctl/oci.go \
+  'unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)' \
+  'unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name+fmt.Sprint(time.Now().UnixNano()))' \
+  './cmd/idcsctl:TestConcurrentOCISessionsExchangeOnce'
 
 mutant kube-replaced-value-comment internal/kube/kubeconfig.go \
   'v.HeadComment, v.LineComment, v.FootComment = m.Content[i+1].HeadComment, m.Content[i+1].LineComment, m.Content[i+1].FootComment' \
@@ -430,6 +445,11 @@ mutant config-next-tables-comment internal/config/edit.go \
   'for end > start+1 && end < len(d.lines) && strings.HasPrefix' \
   'for false && end > start+1 && end < len(d.lines) && strings.HasPrefix' \
   './internal/config:TestSaveEditsOnlyWhatChanged|TestSaveKeepsEveryOtherByteOfUnusualFiles'
+
+mutant config-unchecked-edit internal/config/edit.go \
+  'if same(text, next) {' \
+  'if true {' \
+  './internal/config:TestSaveWritesWholeWhatItCannotEditInPlace'
 
 mutant config-group-writable internal/config/perm.go \
   'perm&0o022 != 0' \

@@ -147,3 +147,37 @@ func TestExpiryOfAJWTAccessTokenIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// RFC 6749 2.3.1: every request that authenticates the client with HTTP
+// Basic form-encodes the id and secret first, so a secret with '+', '/',
+// '%' or ':' reaches the domain as it is: the token endpoint (through
+// x/oauth2), revocation and device authorization alike.
+func TestEveryBasicCredentialIsFormEncoded(t *testing.T) {
+	const id, secret = "app:1", "a+b/c%d=="
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); ok {
+			got = append(got, r.URL.Path+" "+u+":"+p)
+		} else {
+			got = append(got, r.URL.Path+" without Basic")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_request"}`))
+	}))
+	defer srv.Close()
+	c := &Client{Metadata: &Metadata{TokenEndpoint: srv.URL + "/token", RevocationEndpoint: srv.URL + "/revoke"},
+		ClientID: id, ClientSecret: secret, HTTP: srv.Client()}
+	ctx := context.Background()
+	_, _ = c.Refresh(ctx, "the-refresh-token")
+	_ = c.Revoke(ctx, "the-refresh-token", "refresh_token")
+	_, _ = c.deviceAuthorize(ctx, srv.URL+"/device", false)
+	want := []string{
+		"/token " + url.QueryEscape(id) + ":" + url.QueryEscape(secret),
+		"/revoke " + url.QueryEscape(id) + ":" + url.QueryEscape(secret),
+		"/device " + url.QueryEscape(id) + ":" + url.QueryEscape(secret),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the domain got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

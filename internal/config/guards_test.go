@@ -73,3 +73,43 @@ func TestSaveKeepsEveryOtherByteOfUnusualFiles(t *testing.T) {
 		})
 	}
 }
+
+// What Save cannot edit in place (a profile as an inline table, a value
+// written as a multi-line string) it writes whole, checked against what was
+// meant: no setting is lost, and the result loads.
+func TestSaveWritesWholeWhatItCannotEditInPlace(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"an inline table", "default_profile = \"work\"\n[profiles]\nwork = { client_id = \"a1\", token_store = \"file\" }\nlab = { client_id = \"b2\" }\n"},
+		{"a multi-line string", "default_profile = \"work\"\n[profiles.work]\nclient_id = \"\"\"\na1\"\"\"\ntoken_store = \"file\"\n[profiles.lab]\nclient_id = \"b2\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(tc.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Profiles["work"].ClientID; got != "a1" {
+				t.Fatalf("read client_id %q", got)
+			}
+			p := *f.Profiles["work"]
+			p.ClientID = "z9"
+			f.Put(p)
+			if err := f.Save(); err != nil {
+				t.Fatal(err)
+			}
+			again, err := Load(path)
+			if err != nil {
+				data, _ := os.ReadFile(path)
+				t.Fatalf("the saved file does not load: %v\n%s", err, data)
+			}
+			w, l := again.Profiles["work"], again.Profiles["lab"]
+			if w == nil || l == nil || w.ClientID != "z9" || w.TokenStore != "file" || l.ClientID != "b2" || again.DefaultProfile != "work" {
+				data, _ := os.ReadFile(path)
+				t.Errorf("the saved file lost a setting:\n%s", data)
+			}
+		})
+	}
+}
