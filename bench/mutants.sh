@@ -398,7 +398,7 @@ mutant precheck-429-refusal internal/auth/precheck.go \
 
 mutant precheck-error-page-any-host internal/auth/precheck.go \
   'idcsErrorPage) && origin.Same(loc, authURL)' \
-  'idcsErrorPage)' \
+  'idcsErrorPage) && (origin.Same(loc, authURL) || true)' \
   './internal/auth:TestJudgeAuthorizeAnswer'
 
 mutant precheck-any-html-status internal/auth/precheck.go \
@@ -433,7 +433,7 @@ mutant config-trailing-comment-dropped internal/config/edit.go \
 
 mutant config-indent-dropped internal/config/edit.go \
   'repl = append(repl, indent+line)' \
-  'repl = append(repl, line)' \
+  'repl = append(repl, indent[:0]+line)' \
   './internal/config:TestSaveKeepsEveryOtherByteOfUnusualFiles'
 
 mutant config-no-final-newline internal/config/edit.go \

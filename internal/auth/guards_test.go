@@ -33,7 +33,7 @@ func TestPrecheckServerErrorsAreNeverRefusals(t *testing.T) {
 		{502, "application/json", `{"error":"invalid_client"}`},
 		{500, "text/html", "<title>Invalid redirect URI</title><p>The client is unknown.</p>"},
 	} {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.media), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d %s", tc.status, strings.ReplaceAll(tc.media, "/", " ")), func(t *testing.T) {
 			resp := &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {tc.media}}}
 			v := judgeAuthorizeAnswer(resp, []byte(tc.body), authURL, "http://127.0.0.1:8000/callback", "app")
 			if v.refused != nil {
