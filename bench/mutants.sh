@@ -31,7 +31,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=$(mktemp -d)
 copy=$work/tree
-git worktree add --quiet --detach "$copy" HEAD
+rev=$(git rev-parse --short HEAD) # the commit tested, even if HEAD moves meanwhile
+git worktree add --quiet --detach "$copy" "$rev"
 cleanup() {
   git -C "$root" worktree remove --force "$copy" 2>/dev/null || true
   rm -rf "$work"
@@ -472,6 +473,6 @@ mutant logout-hides-failed-removal cmd/idcsctl/logout.go \
 
 # --- Report ------------------------------------------------------------------
 
-echo "## Mutation check of $(git rev-parse --short HEAD): $((SECONDS - started))s"
+echo "## Mutation check of $rev: $((SECONDS - started))s"
 printf '%s\n' "${results[@]}"
 exit $bad
