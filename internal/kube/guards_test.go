@@ -11,7 +11,7 @@ import (
 func TestSetUserKeepsTheCommentsOnWhatItReplaces(t *testing.T) {
 	src := "kind: Config\ncontexts:\n- name: prod\n  context:\n    cluster: c\n    # who signs in\n    user: alice # the team account\n" +
 		"users:\n- name: idcs\n  # the SSO entry\n  user: # replaced by idcsctl\n    token: stale\n"
-	out, err := SetUser([]byte(src), "idcs", testExec, "prod")
+	out, err := SetUser([]byte(src), Entry{User: "idcs", Exec: testExec, Context: "prod"})
 	if err != nil {
 		t.Fatal(err)
 	}
