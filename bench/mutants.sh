@@ -417,7 +417,7 @@ mutant expiry-jwt-absurd-exp internal/auth/expiry.go \
   'exp <= 0 {' \
   './internal/auth:TestExpiryOfAJWTAccessTokenIsCapped'
 
-mutant prompt-none-interaction-required cmd/idcsctl/login.go \
+mutant prompt-none-interaction-required cmd/idcsctl/failure.go \
   'case "login_required", "interaction_required", "consent_required", "account_selection_required":' \
   'case "login_required", "consent_required", "account_selection_required":' \
   './cmd/idcsctl:TestPromptNoneErrorsAreSignInRequired|TestLoginErrorsSayWhatToChange'

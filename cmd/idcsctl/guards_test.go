@@ -26,7 +26,7 @@ func TestPromptNoneErrorsAreSignInRequired(t *testing.T) {
 		"invalid_scope":              exitError,
 	} {
 		pe := &auth.ProviderError{Code: code, Description: "the domain's words", Endpoint: "authorization"}
-		got := loginError(pe, file, p, config.Overrides{})
+		got := signInAttempt{file: file, p: p}.failed(pe)
 		if c := exitCode(got); c != want {
 			t.Errorf("%s: exit code %d, want %d (%v)", code, c, want, got)
 		}
