@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,7 +131,7 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 		if err := doc.write(ctx, a.deps.Stdout, r); err != nil {
 			return err
 		}
-	} else if err := r.writeText(a.deps.Stdout, failed, warned); err != nil {
+	} else if err := a.writeDoctorText(a.deps.Stdout, r, failed, warned); err != nil {
 		return err
 	}
 	if failed > 0 {
@@ -142,15 +141,15 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 }
 
 // writeText prints the report as a table with the fixes under the checks.
-func (r *doctorReport) writeText(w io.Writer, failed, warned int) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+func (a *app) writeDoctorText(w io.Writer, r *doctorReport, failed, warned int) error {
+	tw := a.newTable(w, "STATUS", "CHECK", "DETAIL")
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
+		tw.row(strings.ToUpper(c.Status), c.Name, c.Detail)
 		if c.Fix != "" {
-			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
+			tw.row("", "", "fix: "+c.Fix)
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	if len(r.RedirectURIs) > 0 {

@@ -153,14 +153,16 @@ func TestDoctorTextShowsEveryCheckWithItsFix(t *testing.T) {
 	r.add("tokens", checkWarn, "not signed in", "run `idcsctl login`")
 	r.add("ca", checkOK, "system CAs", "")
 	var b strings.Builder
-	if err := r.writeText(&b, 1, 1); err != nil {
+	a := &app{deps: &deps{Getenv: func(string) string { return "" }}}
+	if err := a.writeDoctorText(&b, r, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	want := "FAIL  discovery  cannot read it\n" +
-		"                 fix: check the URL\n" +
-		"WARN  tokens     not signed in\n" +
-		"                 fix: run `idcsctl login`\n" +
-		"OK    ca         system CAs\n" +
+	want := "STATUS  CHECK      DETAIL\n" +
+		"FAIL    discovery  cannot read it\n" +
+		"                   fix: check the URL\n" +
+		"WARN    tokens     not signed in\n" +
+		"                   fix: run `idcsctl login`\n" +
+		"OK      ca         system CAs\n" +
 		"\nRedirect URIs to register in the IDCS application:\n  http://127.0.0.1:8000/callback\n" +
 		"\n1 check failed, 1 warning.\n"
 	if b.String() != want {

@@ -143,3 +143,37 @@ func TestDocumentFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestTableColour(t *testing.T) {
+	tests := []struct {
+		name     string
+		terminal bool
+		env      map[string]string
+		bold     bool
+	}{
+		{name: "terminal", terminal: true, bold: true},
+		{name: "pipe", terminal: false},
+		{name: "NO_COLOR", terminal: true, env: map[string]string{"NO_COLOR": "1"}},
+		{name: "TERM=dumb", terminal: true, env: map[string]string{"TERM": "dumb"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &app{deps: &deps{StdoutIsTerminal: tc.terminal, Getenv: func(k string) string { return tc.env[k] }}}
+			var b bytes.Buffer
+			tw := a.newTable(&b, "NAME", "STATE")
+			tw.row("* a-long-name", "ok")
+			tw.row("b", "signed out")
+			if err := tw.flush(); err != nil {
+				t.Fatal(err)
+			}
+			head := "NAME           STATE"
+			if tc.bold {
+				head = "\x1b[1m" + head + "\x1b[0m"
+			}
+			want := head + "\n* a-long-name  ok\nb              signed out\n"
+			if b.String() != want {
+				t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+			}
+		})
+	}
+}

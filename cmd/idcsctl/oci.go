@@ -312,6 +312,7 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 		return nil
 	}
 	now := a.deps.Now()
+	tw := a.newTable(a.deps.Stdout, "SESSION", "PROFILE", "TENANCY", "REGION", "STATE", "OCI CONFIG")
 	for _, s := range out {
 		state := "expired"
 		switch {
@@ -320,7 +321,7 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 		case now.Before(*s.ExpiresAt):
 			state = "valid until " + a.when(*s.ExpiresAt)
 		}
-		fmt.Fprintf(a.deps.Stdout, "%s\tprofile %s\ttenancy %s\tregion %s\t%s\t%s\n", s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), s.Region, state, s.ConfigFile)
+		tw.row(s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), dash(s.Region), state, s.ConfigFile)
 	}
-	return nil
+	return tw.flush()
 }

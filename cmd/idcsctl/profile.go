@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -118,8 +117,7 @@ func runProfileList(ctx context.Context, a *app, o *profileListOptions, w io.Wri
 		fmt.Fprintln(a.deps.Stderr, "No profiles yet: `idcsctl login --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID` creates one.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tDOMAIN\tCLIENT")
+	tw := a.newTable(w, "PROFILE", "DOMAIN", "CLIENT")
 	for _, e := range out {
 		name := "  " + e.Name
 		switch {
@@ -128,9 +126,9 @@ func runProfileList(ctx context.Context, a *app, o *profileListOptions, w io.Wri
 		case e.InUseFrom != "":
 			name = "> " + e.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, dash(e.Domain), dash(e.ClientID))
+		tw.row(name, dash(e.Domain), dash(e.ClientID))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	if overridden {

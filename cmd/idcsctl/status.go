@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -139,12 +138,11 @@ func runStatus(ctx context.Context, a *app, o *statusOptions) error {
 		fmt.Fprintln(a.deps.Stderr, "No profiles yet: `idcsctl login --domain https://idcs-<id>.identity.oraclecloud.com --client-id ID` creates one.")
 		return nil
 	}
-	return writeStatusText(a.deps.Stdout, out, a.deps.Now())
+	return a.writeStatusText(a.deps.Stdout, out, a.deps.Now())
 }
 
-func writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tEXPIRES\tSTORE\tDOMAIN")
+func (a *app) writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
+	tw := a.newTable(w, "PROFILE", "STATE", "USER", "EXPIRES", "STORE", "DOMAIN")
 	for _, r := range rows {
 		name := r.Name
 		if r.Default {
@@ -173,9 +171,9 @@ func writeStatusText(w io.Writer, rows []profileStatus, now time.Time) error {
 		if !r.SignedIn {
 			user = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, state, user, exp, r.Store, dash(r.Domain))
+		tw.row(name, state, user, exp, r.Store, dash(r.Domain))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func dash(s string) string {

@@ -28,7 +28,8 @@ func TestStatusTextSaysWhatEachProfileNeeds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := writeStatusText(&b, []profileStatus{tt.row}, now); err != nil {
+			a := &app{deps: &deps{Getenv: func(string) string { return "" }}}
+			if err := a.writeStatusText(&b, []profileStatus{tt.row}, now); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(b.String(), tt.want) {
