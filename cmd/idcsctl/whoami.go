@@ -177,9 +177,11 @@ func (a *app) answerOffline(ctx context.Context, o *whoamiOptions, m *session.Ma
 }
 
 // sayOffline says in one line that the identity shown is the stored ID
-// token's, and why the domain was not asked.
+// token's, and why the domain was not asked, in the words the one failure
+// classifier gives the cause (explain): no fix, since nothing failed.
 func (a *app) sayOffline(out *whoamiJSON, cause error) {
-	fmt.Fprintf(a.deps.Stderr, "Could not ask the domain (%v): showing the claims of the ID token verified at sign-in.\n", cause)
+	what, _ := explain(cause)
+	fmt.Fprintf(a.deps.Stderr, "Offline: %s; showing the claims of the ID token verified at sign-in.\n", what)
 	out.Source = "id-token"
 }
 
