@@ -82,6 +82,14 @@ func runOCIRegistrySetup(a *app, o *ociRegistrySetupOptions) error {
 		if err != nil {
 			return &usageError{err}
 		}
+		// A mistyped profile is answered as on every command (resolve).
+		p, err := f.Resolve(a.deps.Getenv, config.Overrides{Profile: name})
+		if err != nil {
+			return &usageError{err}
+		}
+		if err := a.checkExists(f, p); err != nil {
+			return err
+		}
 		if p, ok := f.Profiles[name]; ok && ocir.HostOf(p.OCIRegion) != "" {
 			hosts = append(hosts, ocir.HostOf(p.OCIRegion))
 		}
