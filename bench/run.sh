@@ -7,6 +7,7 @@
 #   bench/run.sh                      # every benchmark, 20 runs each
 #   COUNT=5 bench/run.sh 'TokenCached' # a subset, fewer runs (token, and kube token against token)
 #   COUNT=10 bench/run.sh 'KubeTokenCached'  # kubectl's plugin against a cached token
+#   COUNT=5 bench/run.sh 'CredHelperGetCached'  # docker-credential-idcsctl get against a cached token
 #
 # Each run of a benchmark is `go test -bench` with its own baseline timed in
 # the same loop (see cmd/idcsctl/bench_test.go), so a ratio compares figures
