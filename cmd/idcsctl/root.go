@@ -182,6 +182,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		for _, c := range subcommands {
 			root.AddCommand(c.build(a))
 		}
+		root.AddCommand(newHelpTopicCmds()...)
 	}
 	root.SetVersionTemplate("idcsctl {{.Version}}\n")
 	return root
