@@ -15,10 +15,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // The fuzz targets sign with fixed keys, so that the committed corpus keeps
@@ -79,26 +82,46 @@ func signWith(tb testing.TB, key jose.SigningKey, claims map[string]any) string 
 
 // keyServer serves a JWKS that a test can replace, and counts fetches.
 type keyServer struct {
-	srv *httptest.Server
+	url string       // where it serves
+	hc  *http.Client // a client that reaches it
 
 	mu      sync.Mutex
 	keys    []jose.JSONWebKey
 	fetches int
+	gate    chan struct{} // when set, a fetch is answered once it closes
 }
 
+// newKeyServer serves the keys on a loopback port.
 func newKeyServer(tb testing.TB, keys ...jose.JSONWebKey) *keyServer {
 	tb.Helper()
 	ks := &keyServer{keys: keys}
-	ks.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ks.mu.Lock()
-		ks.fetches++
-		set := jose.JSONWebKeySet{Keys: slices.Clone(ks.keys)}
-		ks.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	tb.Cleanup(ks.srv.Close)
+	srv := httptest.NewServer(ks)
+	tb.Cleanup(srv.Close)
+	ks.url, ks.hc = srv.URL, srv.Client()
 	return ks
+}
+
+// newPipeKeyServer serves the keys over testnet's in-memory network, for a
+// test in a synctest bubble.
+func newPipeKeyServer(tb testing.TB, keys ...jose.JSONWebKey) *keyServer {
+	ks := &keyServer{keys: keys, url: "http://keys.example.test"}
+	ks.hc = testnet.PipeClient(tb, ks)
+	return ks
+}
+
+func (ks *keyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ks.mu.Lock()
+	ks.fetches++
+	gate := ks.gate
+	ks.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	ks.mu.Lock()
+	set := jose.JSONWebKeySet{Keys: slices.Clone(ks.keys)}
+	ks.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(set)
 }
 
 func (ks *keyServer) set(keys ...jose.JSONWebKey) {
@@ -115,17 +138,17 @@ func (ks *keyServer) count() int {
 
 // client is a client of a provider whose JWKS this server serves.
 func (ks *keyServer) client() *Client {
-	hc := ks.srv.Client()
+	hc := *ks.hc
 	hc.Timeout = 10 * time.Second
 	return &Client{
 		Metadata: &Metadata{
 			Issuer:                idcsIssuer,
-			AuthorizationEndpoint: ks.srv.URL + "/authorize",
-			TokenEndpoint:         ks.srv.URL + "/token",
-			JWKSURI:               ks.srv.URL + "/jwks",
+			AuthorizationEndpoint: ks.url + "/authorize",
+			TokenEndpoint:         ks.url + "/token",
+			JWKSURI:               ks.url + "/jwks",
 		},
 		ClientID: fuzzClientID,
-		HTTP:     hc,
+		HTTP:     &hc,
 		Now:      func() time.Time { return fuzzNow },
 	}
 }
@@ -220,7 +243,22 @@ func FuzzVerifyIDToken(f *testing.F) {
 // token under a key id the cached set lacks makes exactly one new fetch of
 // the JWKS; it passes when the new set has the key, and fails as a signature
 // failure when it does not, without a second fetch.
+//
+// "Exactly one" holds for a verification that starts after the previous
+// fetch has settled. RemoteKeySet fetches in a goroutine that hands its
+// result to the waiting verification and only then, under its lock, clears
+// the in-flight slot: a verification that starts in between shares the
+// finished fetch instead of making its own (seen on a loaded machine as one
+// fetch fewer than wanted). So the steps run in a synctest bubble over an
+// in-memory network, and synctest.Wait lets each fetch's goroutine finish
+// before the next step starts, as the seconds between two idcsctl commands
+// do; what holds for verifications that overlap is
+// TestVerifySharesAFetchButNeverFetchesTwice's.
 func TestVerifyRefetchesRotatedKeysOnceThenFails(t *testing.T) {
+	synctest.Test(t, testVerifyRefetchesRotatedKeysOnceThenFails)
+}
+
+func testVerifyRefetchesRotatedKeysOnceThenFails(t *testing.T) {
 	newKey := func(kid string) (jose.SigningKey, jose.JSONWebKey) {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -234,7 +272,7 @@ func TestVerifyRefetchesRotatedKeysOnceThenFails(t *testing.T) {
 	strangerSign, _ := newKey("stranger")
 	forgerSign, _ := newKey("new") // a key that claims the new key's id
 
-	ks := newKeyServer(t, oldPub)
+	ks := newPipeKeyServer(t, oldPub)
 	c := ks.client()
 	steps := []struct {
 		name        string
@@ -256,6 +294,7 @@ func TestVerifyRefetchesRotatedKeysOnceThenFails(t *testing.T) {
 			ks.set(s.rotate...)
 		}
 		_, err := c.VerifyIDToken(testCtx(t), signWith(t, s.sign, fuzzClaims()), "")
+		synctest.Wait() // the fetch's goroutine has cleared its slot
 		var ve *VerifyError
 		switch {
 		case s.wantReason == "" && err != nil:
@@ -267,4 +306,65 @@ func TestVerifyRefetchesRotatedKeysOnceThenFails(t *testing.T) {
 			t.Errorf("%s: %d JWKS fetches, want %d", s.name, got, s.wantFetches)
 		}
 	}
+}
+
+// TestVerifySharesAFetchButNeverFetchesTwice proves what go-oidc's
+// RemoteKeySet guarantees for verifications that overlap: while a fetch of
+// the JWKS is in flight, every verification that needs new keys waits for
+// it and uses its answer, so four at once make one fetch, and they all see
+// the keys the domain served (here rotated while the fetch was on its way).
+func TestVerifySharesAFetchButNeverFetchesTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		newKey := func(kid string) (jose.SigningKey, jose.JSONWebKey) {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: kid}},
+				jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}
+		}
+		_, oldPub := newKey("old")
+		newSign, newPub := newKey("new")
+		strangerSign, _ := newKey("stranger")
+		for _, tc := range []struct {
+			name       string
+			sign       jose.SigningKey
+			wantReason string
+		}{
+			{"a key the rotation publishes", newSign, ""},
+			{"a key the domain never had", strangerSign, ReasonSignature},
+		} {
+			ks := newPipeKeyServer(t, oldPub)
+			ks.gate = make(chan struct{})
+			c := ks.client()
+			raw := signWith(t, tc.sign, fuzzClaims())
+			errs := make(chan error, 4)
+			for range cap(errs) {
+				go func() {
+					_, err := c.VerifyIDToken(testCtx(t), raw, "")
+					errs <- err
+				}()
+			}
+			synctest.Wait() // all four wait: one on the key server, three on its fetch
+			if got := ks.count(); got != 1 {
+				t.Errorf("%s: %d fetches in flight for four verifications, want 1", tc.name, got)
+			}
+			ks.set(newPub)
+			close(ks.gate)
+			for range cap(errs) {
+				err := <-errs
+				var ve *VerifyError
+				switch {
+				case tc.wantReason == "" && err != nil:
+					t.Errorf("%s: %v", tc.name, err)
+				case tc.wantReason != "" && (!errors.As(err, &ve) || ve.Reason != tc.wantReason):
+					t.Errorf("%s: err = %v, want reason %q", tc.name, err, tc.wantReason)
+				}
+			}
+			synctest.Wait()
+			if got := ks.count(); got != 1 {
+				t.Errorf("%s: %d JWKS fetches for four overlapping verifications, want 1", tc.name, got)
+			}
+		}
+	})
 }
