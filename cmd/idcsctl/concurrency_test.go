@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // cliEnv is one isolated idcsctl home (config, file token store, locks)
@@ -69,7 +70,7 @@ func newCLIEnv(tb testing.TB, bin string, extra map[string]http.Handler) *cliEnv
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	tb.Cleanup(func() { srv.Close() })
-	port := loopbackPort(tb)
+	port := testnet.Port(tb)
 	if err := emu.AddRedirectURI(emulator.DemoPublicClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", port)); err != nil {
 		tb.Fatal(err)
 	}
@@ -157,17 +158,6 @@ func (c *cliEnv) expireAfterLogin() {
 	c.emu.SetAccessTokenTTL(30 * time.Second)
 	c.login()
 	c.emu.SetAccessTokenTTL(time.Hour)
-}
-
-// loopbackPort returns a loopback port that was free a moment ago.
-func loopbackPort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // result is what one idcsctl process did.

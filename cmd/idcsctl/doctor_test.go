@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // findCheck returns the named check of a report, or a zero check.
@@ -22,16 +22,11 @@ func findCheck(r doctorReport, name string) check {
 	return check{}
 }
 
-// closedURL is a loopback URL where nothing listens: a domain that is down.
+// closedURL is a loopback URL where nothing listens, and nothing will
+// while the test runs: a domain that is down.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String()
-	ln.Close()
-	return u
+	return "http://127.0.0.1:" + strconv.Itoa(testnet.Port(t))
 }
 
 func TestDoctor(t *testing.T) {
@@ -113,7 +108,7 @@ func TestDoctor(t *testing.T) {
 			}
 			// A port of its own: the default ports may be held by another
 			// program, which the redirect check would rightly report.
-			code := run(t.Context(), []string{"doctor", "-o", "json", "--port", strconv.Itoa(freeTestPort(t))}, d)
+			code := run(t.Context(), []string{"doctor", "-o", "json", "--port", strconv.Itoa(testnet.Port(t))}, d)
 			if code != tt.wantCode {
 				t.Fatalf("doctor exited %d, want %d; stdout %s stderr %s", code, tt.wantCode, stdout, stderr)
 			}

@@ -53,6 +53,10 @@ func TestScriptsInterop(t *testing.T) {
 			}
 			e.Defer(srv.Close)
 			e.Values["op"] = srv
+			port, err := scriptPort(e)
+			if err != nil {
+				return err
+			}
 			work := e.WorkDir
 			e.Vars = append(e.Vars,
 				"HOME="+filepath.Join(work, "home"),
@@ -61,7 +65,7 @@ func TestScriptsInterop(t *testing.T) {
 				"IDCSCTL_CONFIG="+filepath.Join(work, "idcsctl", "config.toml"),
 				"OP="+srv.URL,
 				"CLIENT_ID="+opClientID,
-				"PORT="+strconv.Itoa(freeTestPort(t)),
+				"PORT="+strconv.Itoa(port),
 				"BROWSER=testbrowser",
 				"TESTBROWSER_USER="+opUserName,
 				"TESTBROWSER_PASSWORD="+opPassword,

@@ -17,6 +17,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/kube"
 	"github.com/idcsctl/idcsctl/internal/session"
 	"github.com/idcsctl/idcsctl/internal/store"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal: with no token,
@@ -24,7 +25,7 @@ import (
 // is interactive and stdin is a terminal; otherwise it asks for a sign-in
 // (exit 4) without touching the domain's authorize endpoint.
 func TestKubeTokenSignsInOnlyWhenInteractiveAndATerminal(t *testing.T) {
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	tests := []struct {
 		name                  string
 		interactive, terminal bool

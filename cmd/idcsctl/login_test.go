@@ -33,6 +33,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/secretservice"
 	"github.com/idcsctl/idcsctl/internal/store"
 	"github.com/idcsctl/idcsctl/internal/testenv"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // cmdHoldPort binds 127.0.0.1:PORT for the rest of the script, as another
@@ -235,7 +236,7 @@ func TestLoginCtrlCExitsThreeAndFreesThePort(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("os.Interrupt cannot be sent to a process on Windows")
 	}
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, emulator.Options{}, port)
 	env, _ := loginEnv(t)
 	p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port), "--no-browser")
@@ -262,7 +263,7 @@ func TestSecondLoginOfAProfileWaitsForTheFirst(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("os.Interrupt cannot be sent to a process on Windows")
 	}
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, emulator.Options{}, port)
 	env, _ := loginEnv(t, "IDCSCTL_DOMAIN="+srv.URL, "IDCSCTL_CLIENT_ID="+emulator.DemoPublicClientID)
 	args := []string{"login", "--port", strconv.Itoa(port), "--no-browser"}
@@ -306,7 +307,7 @@ func TestLoginWithAFailingBrowserPrintsTheURLAndCompletes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			port := freeTestPort(t)
+			port := testnet.Port(t)
 			srv := loginEmulator(t, emulator.Options{}, port)
 			env, _ := loginEnv(t, tt.env...)
 			p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port))
@@ -321,7 +322,7 @@ func TestLoginWithAFailingBrowserPrintsTheURLAndCompletes(t *testing.T) {
 }
 
 func TestLoginOverSSHThroughTheShortURL(t *testing.T) {
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, emulator.Options{}, port)
 	env, _ := loginEnv(t, "SSH_CONNECTION=10.1.2.3 50022 10.0.0.5 2222", "USER=alice")
 	p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port))
@@ -338,7 +339,7 @@ func TestLoginOverSSHThroughTheShortURL(t *testing.T) {
 
 func TestLoginOnLocalhostListensOnBothStacks(t *testing.T) {
 	testenv.IPv6Loopback(t)
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, emulator.Options{})
 	redirect := fmt.Sprintf("http://localhost:%d/callback", port)
 	if err := srv.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
@@ -395,7 +396,7 @@ func TestLoginPasteFinishesWithThePastedAddressOnly(t *testing.T) {
 }
 
 func testLoginPaste(t *testing.T, opts emulator.Options) {
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, opts, port)
 	env, _ := loginEnv(t)
 	p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port), "--paste")
@@ -434,7 +435,7 @@ func testLoginPaste(t *testing.T, opts emulator.Options) {
 }
 
 func TestLoginPasteWithNothingPastedIsCancelled(t *testing.T) {
-	port := freeTestPort(t)
+	port := testnet.Port(t)
 	srv := loginEmulator(t, emulator.Options{}, port)
 	env, _ := loginEnv(t)
 	p := startIdcsctl(t, env, "login", "--domain", srv.URL, "--client-id", emulator.DemoPublicClientID, "--port", strconv.Itoa(port), "--paste")

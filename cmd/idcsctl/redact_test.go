@@ -26,6 +26,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // secretRecorder stands in front of the emulator and remembers every
@@ -165,7 +166,7 @@ func newRedactEnv(t *testing.T) *redactEnv {
 
 // port registers a fresh loopback redirect URI for both demo clients.
 func (e *redactEnv) port() int {
-	p := freeTestPort(e.t)
+	p := testnet.Port(e.t)
 	for _, c := range []string{emulator.DemoPublicClientID, emulator.DemoConfidentialClientID} {
 		if err := e.emu.AddRedirectURI(c, fmt.Sprintf("http://127.0.0.1:%d/callback", p)); err != nil {
 			e.t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -29,6 +28,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/emulator"
 	"github.com/idcsctl/idcsctl/internal/ocir/credhelper"
 	"github.com/idcsctl/idcsctl/internal/secretservice"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // TestMain turns the test binary into the idcsctl binary and the test
@@ -97,7 +97,14 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 			e.Values["emulator"] = srv
 			e.Values["ocir"] = &ocirRegistry{}
 			e.Defer(e.Values["ocir"].(*ocirRegistry).close)
-			port, port2 := freeTestPort(t), freeTestPort(t)
+			port, err := scriptPort(e)
+			if err != nil {
+				return err
+			}
+			port2, err := scriptPort(e)
+			if err != nil {
+				return err
+			}
 			for _, p := range []int{port, port2} {
 				for _, c := range []string{emulator.DemoPublicClientID, emulator.DemoConfidentialClientID} {
 					if err := srv.AddRedirectURI(c, fmt.Sprintf("http://127.0.0.1:%d/callback", p)); err != nil {
@@ -161,14 +168,16 @@ func scriptParams(t *testing.T, dir string, extraEnv []string) testscript.Params
 	}
 }
 
-func freeTestPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// scriptPort reserves a loopback port for the script's callbacks until the
+// script ends: no other script, test or outgoing connection is handed it
+// between the script's logins (testnet.Reserve).
+func scriptPort(e *testscript.Env) (int, error) {
+	port, release, err := testnet.Reserve()
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	e.Defer(release)
+	return port, nil
 }
 
 // cmdEmu turns the emulator's knobs and checks its counters:

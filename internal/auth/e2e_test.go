@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // startEmulator runs the IDCS emulator on 127.0.0.1 for one test.
@@ -31,12 +31,7 @@ func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 // advance, since IDCS matches redirect URIs exactly, port included.
 func freeRedirect(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
+	return fmt.Sprintf("http://127.0.0.1:%d/callback", testnet.Port(t))
 }
 
 // publicLoginClient discovers srv and registers a fresh redirect URI for

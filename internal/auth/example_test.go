@@ -3,13 +3,13 @@ package auth_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/browser"
 	"github.com/idcsctl/idcsctl/internal/emulator"
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // Signing in against the IDCS emulator, with the stand-in browser in place
@@ -25,14 +25,15 @@ func ExampleClient_Login() {
 	defer idcs.Close()
 
 	// IDCS matches redirect URIs exactly, port included: register the one
-	// the callback server will listen on.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// the callback server will listen on (a port no other test is handed
+	// meanwhile; a program uses its own fixed one).
+	port, release, err := testnet.Reserve()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	redirect := fmt.Sprintf("http://%s/callback", ln.Addr())
-	ln.Close()
+	defer release()
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", port)
 	if err := idcs.AddRedirectURI(emulator.DemoPublicClientID, redirect); err != nil {
 		fmt.Println(err)
 		return

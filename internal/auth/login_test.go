@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/idcsctl/idcsctl/internal/testnet"
 )
 
 // testCtx bounds a test that talks to servers, so a bug fails it instead of
@@ -292,12 +294,7 @@ func TestLoginWithAllPortsTakenNamesThem(t *testing.T) {
 }
 
 func TestLoginOnFixedRedirectURLSendsItVerbatim(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close() // freed for Login; a test of what a fixed port sends
+	port := testnet.Port(t) // for Login to bind; a test of what a fixed port sends
 
 	p := newTestProvider(t)
 	b := newFakeBrowser()
@@ -503,14 +500,8 @@ func TestLoginWithARefusedRequestEndsBeforeTheBrowser(t *testing.T) {
 			`<body><h1>Error</h1><p>The redirect_uri is <b>not registered</b> for the application &amp; its port.</p></body></html>`
 	})
 	opened := false
-	var port int
-	lb, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port = lb.Addr().(*net.TCPAddr).Port
-	lb.Close()
-	_, err = p.client().Login(testCtx(t), LoginOptions{
+	port := testnet.Port(t)
+	_, err := p.client().Login(testCtx(t), LoginOptions{
 		Ports:        []int{port},
 		CheckRequest: true,
 		OpenBrowser:  func(string) error { opened = true; return nil },
