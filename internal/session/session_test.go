@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/store"
@@ -367,24 +370,25 @@ func TestToken(t *testing.T) {
 	}
 }
 
-// lockHeld reports whether someone holds the profile's lock: a Lock that
-// gets it at once means it was free (and is released again at once); a Lock
-// that waits out its short deadline means it is held. Locks exclude each
-// other within one process too, so this sees the Manager's lock.
+// lockHeld reports whether someone holds the profile's lock: the flock on
+// "<dir>/<profile>.lock" that store.Lock takes (flocks exclude each other
+// within one process too, so this sees the Manager's lock). One attempt,
+// no deadline: a store.Lock with a short one read a free lock as held
+// when the machine was too busy to try before the deadline.
 func lockHeld(t *testing.T, dir string) bool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	unlock, err := store.Lock(ctx, dir, profile)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
+	fl := flock.New(filepath.Join(dir, profile+".lock"))
+	ok, err := fl.TryLock()
 	if err != nil {
 		t.Errorf("probe the lock: %v", err)
 		return false
 	}
-	unlock()
-	return false
+	if ok {
+		if err := fl.Unlock(); err != nil {
+			t.Errorf("release the probe's lock: %v", err)
+		}
+	}
+	return !ok
 }
 
 // TestTokenRereadsUnderTheLockAndUsesAnotherProcesssRefresh: an expired

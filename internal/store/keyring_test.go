@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -394,40 +395,45 @@ func TestKeyringWriteThatLandsAfterItsTimeoutLeavesACompleteEntry(t *testing.T) 
 		{"the manifest switch lands late", func(op, user string) bool { return op == "set" && user == "dev" }, "new"},
 	}
 	for _, tt := range tests {
+		// On the bubble's clock, only the hung call waits out the 200 ms
+		// timeout: on a loaded machine's real clock, an earlier call of the
+		// save could time out first, and the hung write never start.
 		t.Run(tt.name, func(t *testing.T) {
-			k, fake := testKeyring(t)
-			old, newTok := bigToken(), bigToken()
-			old.ClientID, newTok.ClientID = "old", "new"
-			if err := k.Save(bg(), "dev", old); err != nil {
-				t.Fatal(err)
-			}
-			k.timeout = 200 * time.Millisecond
-			release, finished := blockingKeyring(fake, tt.block)
-			if err := k.Save(bg(), "dev", newTok); !errors.Is(err, ErrTimeout) {
-				t.Fatalf("Save with a hung write = %v, want ErrTimeout", err)
-			}
-			release()
-			select {
-			case <-finished: // the abandoned write is under way; the next call waits for it
-			case <-time.After(30 * time.Second):
-				t.Fatal("the hung write never started: an earlier call of the save timed out first (machine overloaded?)")
-			}
-			fake.setBefore(nil)
-			k.timeout = 5 * time.Second
-			got, err := k.Load(bg(), "dev")
-			if err != nil {
-				t.Fatalf("Load after the late write = %v, want a complete entry", err)
-			}
-			if got.ClientID != tt.want {
-				t.Errorf("Load returned the %s token, want the %s one", got.ClientID, tt.want)
-			}
-			checkSame(t, got, map[string]*Token{"old": old, "new": newTok}[tt.want])
-			if err := k.Delete(bg(), "dev"); err != nil {
-				t.Fatal(err)
-			}
-			if users := fake.users(); len(users) != 0 {
-				t.Errorf("after logout the keyring still holds %q", users)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				k, fake := testKeyring(t)
+				old, newTok := bigToken(), bigToken()
+				old.ClientID, newTok.ClientID = "old", "new"
+				if err := k.Save(bg(), "dev", old); err != nil {
+					t.Fatal(err)
+				}
+				k.timeout = 200 * time.Millisecond
+				release, finished := blockingKeyring(fake, tt.block)
+				if err := k.Save(bg(), "dev", newTok); !errors.Is(err, ErrTimeout) {
+					t.Fatalf("Save with a hung write = %v, want ErrTimeout", err)
+				}
+				release()
+				select {
+				case <-finished: // the abandoned write is under way; the next call waits for it
+				case <-time.After(30 * time.Second):
+					t.Fatal("the hung write never started: an earlier call of the save timed out first")
+				}
+				fake.setBefore(nil)
+				k.timeout = 5 * time.Second
+				got, err := k.Load(bg(), "dev")
+				if err != nil {
+					t.Fatalf("Load after the late write = %v, want a complete entry", err)
+				}
+				if got.ClientID != tt.want {
+					t.Errorf("Load returned the %s token, want the %s one", got.ClientID, tt.want)
+				}
+				checkSame(t, got, map[string]*Token{"old": old, "new": newTok}[tt.want])
+				if err := k.Delete(bg(), "dev"); err != nil {
+					t.Fatal(err)
+				}
+				if users := fake.users(); len(users) != 0 {
+					t.Errorf("after logout the keyring still holds %q", users)
+				}
+			})
 		})
 	}
 }
