@@ -33,7 +33,8 @@ func newWhoamiCmd(a *app) *cobra.Command {
 		Long: `Show the signed-in identity of the profile.
 
 Sources:
-  default   the verified ID token's claims, completed by the userinfo endpoint
+  default   the verified ID token's claims, completed by the userinfo endpoint;
+            when the domain cannot be asked, the ID token's alone, said on stderr
   id-token  the stored, verified ID token only (no network)
   userinfo  the provider's userinfo endpoint
   me        IDCS's SCIM /admin/v1/Me: user name, emails, groups (needs the

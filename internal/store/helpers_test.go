@@ -61,6 +61,8 @@ func bigToken() *Token {
 	t.IDToken = secretID + "." + strings.Repeat("eyJraWQiOiJTSUdOSU5H", 300)
 	t.RefreshToken = secretRefresh + "." + strings.Repeat("AgAgAGZiZDE", 200)
 	t.Scope = "openid " + strings.Repeat("é漢字🔑 ", 60)
+	// Every backend keeps the record of a rejected refresh token.
+	t.RefreshRejectedAt = time.Date(2031, 5, 6, 8, 9, 10, 0, time.UTC)
 	return t
 }
 
@@ -83,7 +85,11 @@ func checkSame(t *testing.T, got, want *Token) {
 	if !g.Expiry.Equal(w.Expiry) {
 		t.Errorf("expiry = %v, want %v", g.Expiry, w.Expiry)
 	}
+	if !g.RefreshRejectedAt.Equal(w.RefreshRejectedAt) {
+		t.Errorf("refresh rejected at = %v, want %v", g.RefreshRejectedAt, w.RefreshRejectedAt)
+	}
 	g.Expiry, w.Expiry = time.Time{}, time.Time{}
+	g.RefreshRejectedAt, w.RefreshRejectedAt = time.Time{}, time.Time{}
 	if g != w {
 		t.Errorf("token differs after a round trip:\n got %.200q...\nwant %.200q...", fmt.Sprint(g), fmt.Sprint(w))
 	}
