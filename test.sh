@@ -7,32 +7,51 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-go vet ./...
-go test -count=1 ./...
+# phase NAME COMMAND...: runs it and says how long it took, in wall and CPU
+# seconds, so every run's log shows where the time goes (docs/testing.md,
+# "CI on a fresh machine").
+phase() {
+  local name=$1
+  shift
+  local TIMEFORMAT="test.sh: phase $name: %0R s (cpu %0U s user + %0S s sys)"
+  time "$@"
+}
+started=$SECONDS
+
+phase vet go vet ./...
+phase tests go test -count=1 ./...
 # The release-only command (release-files, built with -tags releasefiles so
 # the shipped binary does not carry the man page generator) and its script.
-go test -count=1 -tags releasefiles -run 'TestScripts/release_files|TestReferenceIsCurrent|TestDocsNameWhatExists|TestEveryCommandHelpHasAnExample' ./cmd/idcsctl
+phase releasefiles-tests go test -count=1 -tags releasefiles -run 'TestScripts/release_files|TestReferenceIsCurrent|TestDocsNameWhatExists|TestEveryCommandHelpHasAnExample' ./cmd/idcsctl
 
 # One pass of every benchmark, so they keep working; they report figures and
 # never fail on a timing (docs/performance.md has the measured runs).
-if ! go test -run '^$' -bench . -benchtime 1x ./... > bench-smoke.txt 2>&1; then
-  cat bench-smoke.txt
-  exit 1
-fi
-echo "benchmarks: $(grep -c '^Benchmark' bench-smoke.txt) ran (figures in bench-smoke.txt)"
+benchmarks() {
+  if ! go test -run '^$' -bench . -benchtime 1x ./... > bench-smoke.txt 2>&1; then
+    cat bench-smoke.txt
+    return 1
+  fi
+  echo "benchmarks: $(grep -c '^Benchmark' bench-smoke.txt) ran (figures in bench-smoke.txt)"
+}
+phase benchmarks benchmarks
 
-# Every release target must keep compiling, keyring code included.
-for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
-  GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/idcsctl
-  GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/idcsctl-ocisign
-  GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/docker-credential-idcsctl
-done
-echo "cross-compiled: linux, darwin, windows x amd64, arm64"
+# Every release target must keep compiling, keyring code included. Built
+# as goreleaser builds them (CGO_ENABLED=0, -trimpath), so the release
+# check's builds below find every package compiled.
+cross_compile() {
+  local target
+  for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+    GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -trimpath -o /dev/null \
+      ./cmd/idcsctl ./cmd/idcsctl-ocisign ./cmd/docker-credential-idcsctl
+  done
+  echo "cross-compiled: linux, darwin, windows x amd64, arm64"
+}
+phase cross-compiles cross_compile
 
 # The release as people get it: goreleaser's snapshot for this platform, the
 # archive's files, the signed checksums and, with CI=true, the .deb installed
 # and removed again. Skips without goreleaser, fails so in CI.
-.ci/release-check
+phase release-check .ci/release-check
 
 # Short fuzz runs after the tests, one target at a time, each from its f.Add
 # seeds and its committed corpus (the package's testdata/fuzz/). The seeds and
@@ -57,15 +76,19 @@ fuzz() {
   fi
   echo "fuzz: $1 $(printf '%s\n' "$out" | grep -o 'execs: [0-9]*' | tail -n 1 || true)"
 }
-fuzz FuzzCallbackHandler ./internal/auth
-fuzz FuzzDiscover ./internal/auth
-fuzz FuzzTokenResponse ./internal/auth
-fuzz FuzzVerifyIDToken ./internal/auth
-fuzz FuzzLoad ./internal/config
-fuzz FuzzFileEntry ./internal/store
-fuzz FuzzKeyringEntry ./internal/store
-fuzz FuzzFetchFlags ./cmd/idcsctl
-fuzz FuzzDebugTransport ./cmd/idcsctl
+fuzz_all() {
+  fuzz FuzzCallbackHandler ./internal/auth
+  fuzz FuzzDiscover ./internal/auth
+  fuzz FuzzTokenResponse ./internal/auth
+  fuzz FuzzVerifyIDToken ./internal/auth
+  fuzz FuzzLoad ./internal/config
+  fuzz FuzzFileEntry ./internal/store
+  fuzz FuzzKeyringEntry ./internal/store
+  fuzz FuzzFetchFlags ./cmd/idcsctl
+  fuzz FuzzDebugTransport ./cmd/idcsctl
+}
+phase fuzz fuzz_all
 if [ "$fuzz_found" = 1 ] && [ "${FUZZ_STRICT:-0}" = 1 ]; then
   exit 1
 fi
+echo "test.sh: all phases passed in $((SECONDS - started)) s"
