@@ -303,7 +303,7 @@ func (h *helper) session(ctx context.Context, s *setup, region string) (ocir.Sig
 // bounded: its one-line error, which already names its fix.
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return auth.Printable(strings.TrimPrefix(strings.TrimSpace(lines[len(lines)-1]), "Error: "), 400)
+	return auth.Printable(strings.TrimPrefix(strings.TrimSpace(lines[len(lines)-1]), "idcsctl: "), 400)
 }
 
 // debugTransport logs each request's method, URL, status and time; never
