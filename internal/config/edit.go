@@ -189,7 +189,7 @@ func writeTarget(path string) (string, error) {
 }
 
 // header starts a file idcsctl creates.
-const header = "# idcsctl profiles; see `idcsctl help login` and docs/configuration.md.\n"
+const header = "# idcsctl profiles; see `idcsctl help config` and docs/configuration.md.\n"
 
 // rewrite turns cur's text into the text of next, editing only what
 // differs; when the edit does not decode to next it encodes next whole.
@@ -211,11 +211,29 @@ func rewrite(cur, next *File) ([]byte, error) {
 	return encodeWhole(next)
 }
 
+// encodeWhole writes f in the one layout a person would: default_profile
+// at the top, then a [profiles.NAME] table per profile, unindented, with
+// its keys in a stable order (the struct's), as appendTable adds one to a
+// file being edited. No empty [profiles] header, which a TOML encoder
+// writes for the map that holds the tables.
 func encodeWhole(f *File) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(header)
-	if err := toml.NewEncoder(&buf).Encode(f); err != nil {
-		return nil, fmt.Errorf("encode config: %w", err)
+	d := &doc{lines: []string{header}}
+	if f.DefaultProfile != "" {
+		d.lines = append(d.lines, "default_profile = "+tomlValue(f.DefaultProfile)+"\n")
+	}
+	for _, name := range f.Names() {
+		d.appendTable("profiles."+name, f.Profiles[name])
+	}
+	buf := bytes.NewBufferString(d.String())
+	if f.OCIR != nil {
+		buf.WriteString("\n")
+		enc := toml.NewEncoder(buf)
+		enc.Indent = ""
+		if err := enc.Encode(struct {
+			OCIR *OCIR `toml:"ocir"`
+		}{f.OCIR}); err != nil {
+			return nil, fmt.Errorf("encode config: %w", err)
+		}
 	}
 	return buf.Bytes(), nil
 }
@@ -269,6 +287,11 @@ func (d *doc) edit(cur, next *File) bool {
 		if _, ok := next.Profiles[name]; !ok && !d.removeTable("profiles."+name) {
 			return false
 		}
+	}
+	if len(next.Profiles) == 0 {
+		// With the last profile gone, a [profiles] header of its own
+		// (older idcsctl wrote one) would be an empty table left behind.
+		d.removeEmptyTable("profiles")
 	}
 	for _, name := range next.Names() {
 		p := next.Profiles[name]
@@ -491,8 +514,35 @@ func (d *doc) setKey(table, key, value string) bool {
 	if at > 0 && !strings.HasSuffix(d.lines[at-1], "\n") {
 		d.lines[at-1] += "\n"
 	}
+	if table != "" {
+		// Beside the table's other keys, indented as its first one is.
+		for _, l := range d.lines[start+1 : at] {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+				line = l[:len(l)-len(strings.TrimLeft(l, " \t"))] + line
+				break
+			}
+		}
+	}
+	if table == "" && at < len(d.lines) && isHeader(d.lines[at]) {
+		line += "\n" // a blank line between the top level and the first table
+	}
 	d.lines = slices.Insert(d.lines, at, line)
 	return true
+}
+
+// removeEmptyTable removes a table's header when the table holds no key
+// and no comment: only blank lines up to the next header.
+func (d *doc) removeEmptyTable(table string) {
+	start, end, ok := d.section(table)
+	if !ok {
+		return
+	}
+	for _, l := range d.lines[start+1 : end] {
+		if strings.TrimSpace(l) != "" {
+			return
+		}
+	}
+	d.lines = slices.Delete(d.lines, start, end)
 }
 
 // removeTable removes a table: its header, its lines, and the comment lines

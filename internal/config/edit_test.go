@@ -282,3 +282,81 @@ func TestSaveKeepsTheOCIRSection(t *testing.T) {
 		t.Fatalf("a bad [ocir] profile: %v", err)
 	}
 }
+
+// TestSaveLayout: the file reads like one a person wrote, whatever the
+// order of logins, region changes and removals that made it.
+func TestSaveLayout(t *testing.T) {
+	work := Profile{Name: "work", Domain: "https://idcs-work.identity.oraclecloud.com", ClientID: "w1"}
+	lab := Profile{Name: "lab", Domain: "https://idcs-lab.identity.oraclecloud.com", ClientID: "l1", TokenStore: "file"}
+	withRegion := func(name, region string) func(f *File) {
+		return func(f *File) {
+			p := *f.Profiles[name]
+			p.OCIRegion = region
+			f.Put(p)
+		}
+	}
+	tests := []struct {
+		name  string
+		start string // the file before; "" for none
+		steps []func(f *File)
+		want  string
+	}{
+		{
+			name:  "first logins write one table per profile, unindented, no [profiles] header",
+			steps: []func(f *File){func(f *File) { f.Put(work); f.DefaultProfile = "work" }, func(f *File) { f.Put(lab) }},
+			want: header + `default_profile = "work"
+
+[profiles.work]
+domain = "https://idcs-work.identity.oraclecloud.com"
+client_id = "w1"
+
+[profiles.lab]
+domain = "https://idcs-lab.identity.oraclecloud.com"
+client_id = "l1"
+token_store = "file"
+`,
+		},
+		{
+			name:  "a key added later lands beside the others, indented as they are",
+			start: "# mine\n[profiles.work]\n    domain = \"https://idcs-work.identity.oraclecloud.com\"\n    client_id = \"w1\"\n\n# next\n[profiles.lab]\ndomain = \"https://idcs-lab.identity.oraclecloud.com\"\n",
+			steps: []func(f *File){withRegion("work", "us-ashburn-1"), withRegion("lab", "eu-frankfurt-1")},
+			want:  "# mine\ndefault_profile = \"work\"\n\n[profiles.work]\n    domain = \"https://idcs-work.identity.oraclecloud.com\"\n    client_id = \"w1\"\n    oci_region = \"us-ashburn-1\"\n\n# next\n[profiles.lab]\ndomain = \"https://idcs-lab.identity.oraclecloud.com\"\noci_region = \"eu-frankfurt-1\"\n",
+		},
+		{
+			name:  "removing every profile of an older file leaves no empty [profiles] table",
+			start: "# mine\ndefault_profile = \"work\"\n\n[profiles]\n\n  [profiles.work]\n    domain = \"https://idcs-work.identity.oraclecloud.com\"\n    client_id = \"w1\"\n",
+			steps: []func(f *File){func(f *File) { f.Remove("work") }},
+			want:  "# mine\n\n",
+		},
+		{
+			name:  "a [profiles] table with the person's comment in it stays",
+			start: "[profiles]\n# my profiles below\n\n[profiles.work]\ndomain = \"https://idcs-work.identity.oraclecloud.com\"\n",
+			steps: []func(f *File){func(f *File) { f.Remove("work") }},
+			want:  "[profiles]\n# my profiles below\n\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if tt.start != "" {
+				if err := os.WriteFile(path, []byte(tt.start), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, step := range tt.steps {
+				f, err := Load(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				step(f)
+				if err := f.Save(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != tt.want {
+				t.Errorf("the file is\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
