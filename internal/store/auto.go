@@ -38,7 +38,7 @@ type autoStore struct {
 func openAuto(ctx context.Context, opts Options) (Store, error) {
 	a := &autoStore{
 		kr:   newKeyring(opts),
-		file: &fileStore{dir: opts.Dir, now: time.Now},
+		file: &fileStore{dir: opts.Dir, now: time.Now, uid: os.Getuid()},
 		dir:  opts.Dir,
 		warn: opts.Warn,
 	}
