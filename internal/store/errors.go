@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,10 +41,16 @@ type UnsafeFileError struct {
 	Profile string
 	Problem string // "has mode 0644, so other users could read or change it ..."
 	Fix     string // an extra way out, or ""
+	// What names the file: "token file" when empty.
+	What string
+	// Remedy replaces the advice to log out and sign in again, when set.
+	Remedy string
 }
 
 func (e *UnsafeFileError) Error() string {
-	msg := fmt.Sprintf("token file %s %s: run `idcsctl logout -p %s` to remove it, and sign in again", e.Path, e.Problem, e.Profile)
+	what := cmp.Or(e.What, "token file")
+	remedy := cmp.Or(e.Remedy, fmt.Sprintf("run `idcsctl logout -p %s` to remove it, and sign in again", e.Profile))
+	msg := fmt.Sprintf("%s %s %s: %s", what, e.Path, e.Problem, remedy)
 	if e.Fix != "" {
 		msg += " (" + e.Fix + ")"
 	}
