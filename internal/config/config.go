@@ -51,6 +51,11 @@ type Profile struct {
 	// OCIRegion is the region `idcsctl oci session` writes into OCI
 	// sessions, remembered from its --region.
 	OCIRegion string `toml:"oci_region,omitempty"`
+	// Confidential says the profile's application is confidential: it
+	// signs in with a client secret, so a command that finds no secret
+	// (IDCSCTL_CLIENT_SECRET, or one kept with login --save-secret) says
+	// the secret is missing rather than treating it as a public one.
+	Confidential bool `toml:"confidential,omitempty"`
 	// Timeout bounds each request to the provider, answer included, and a
 	// refresh as a whole (the profile lock included): a Go duration such
 	// as "30s". "" means DefaultNetworkTimeout.

@@ -313,3 +313,48 @@ func TestTimeoutSettingIsCheckedAndResolved(t *testing.T) {
 		}
 	}
 }
+
+func TestConfidentialIsRememberedForItsOwnApplication(t *testing.T) {
+	path := writeConfig(t, "[profiles.oci]\ndomain = \"https://idcs-1.identity.oraclecloud.com\"\nclient_id = \"conf\"\nconfidential = true\n")
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		o    Overrides
+		want bool
+	}{
+		{"the profile's own application", nil, Overrides{Profile: "oci"}, true},
+		{"the same client id given again", nil, Overrides{Profile: "oci", ClientID: "conf"}, true},
+		{"another client id by flag", nil, Overrides{Profile: "oci", ClientID: "public-app"}, false},
+		{"another client id by the environment", map[string]string{EnvClientID: "public-app"}, Overrides{Profile: "oci"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := f.Resolve(envOf(tc.env), tc.o)
+			if err != nil || r.Confidential != tc.want {
+				t.Fatalf("Confidential = %v (%v), want %v", r != nil && r.Confidential, err, tc.want)
+			}
+		})
+	}
+	// Saved and unsaved as a TOML boolean, and only when true.
+	p := *f.Profiles["oci"]
+	p.Confidential = false
+	f.Put(p)
+	if err := f.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "confidential") {
+		t.Fatalf("a public profile still says confidential:\n%s", b)
+	}
+	p.Name, p.Confidential = "next", true
+	f.Put(p)
+	if err := f.Save(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(path)
+	if err != nil || !again.Profiles["next"].Confidential || again.Profiles["oci"].Confidential {
+		t.Fatalf("after a round trip: %+v %v", again.Profiles, err)
+	}
+}

@@ -320,6 +320,11 @@ func (d *doc) edit(cur, next *File) bool {
 // tomlValue writes a value as TOML; "" for an empty one (the key goes).
 func tomlValue(v any) string {
 	switch x := v.(type) {
+	case bool:
+		if !x {
+			return ""
+		}
+		return "true"
 	case string:
 		if x == "" {
 			return ""

@@ -111,7 +111,12 @@ func (f *File) Resolve(getenv func(string) string, o Overrides) (*Resolved, erro
 		r.InFile = true
 	}
 	r.Domain, r.DomainNote = NormalizeDomain(firstNonEmpty(o.Domain, getenv(EnvDomain), r.Domain))
+	saved := r.ClientID
 	r.ClientID = firstNonEmpty(o.ClientID, getenv(EnvClientID), r.ClientID)
+	if r.ClientID != saved {
+		// What the file says of its application says nothing of another.
+		r.Confidential = false
+	}
 	r.TokenStore = firstNonEmpty(o.TokenStore, getenv(EnvTokenStore), r.TokenStore, "auto")
 	r.RedirectURL = firstNonEmpty(o.RedirectURL, r.RedirectURL)
 	r.CAFile = firstNonEmpty(o.CAFile, r.CAFile)
