@@ -17,7 +17,21 @@ import (
 // mode, written and flushed, then renamed over path, and on Unix the folder
 // flushed so the rename itself survives a crash. The folder must exist. On a
 // failure path is left as it was and the temporary file is removed.
-func Write(path string, data []byte, mode fs.FileMode) (err error) {
+func Write(path string, data []byte, mode fs.FileMode) error {
+	return write(path, data, mode, nil)
+}
+
+// WriteKeepingOwner is Write that gives the new file the user and group of
+// the file it replaces, so that a person's file rewritten by root (sudo)
+// stays theirs, and a file of another user is never quietly taken over by
+// the writer. When the owner cannot be kept (only root may give a file
+// away), it fails and path is left as it was. A new file belongs to the
+// writer, as with Write.
+func WriteKeepingOwner(path string, data []byte, mode fs.FileMode) error {
+	return write(path, data, mode, func(tmp *os.File) error { return keepOwner(path, tmp) })
+}
+
+func write(path string, data []byte, mode fs.FileMode, prepare func(*os.File) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -35,6 +49,11 @@ func Write(path string, data []byte, mode fs.FileMode) (err error) {
 	// Windows has no Unix modes to set: Chmod there only toggles read-only.
 	if err := tmp.Chmod(mode); err != nil && runtime.GOOS != "windows" {
 		return fmt.Errorf("set mode of %s: %w", tmp.Name(), err)
+	}
+	if prepare != nil {
+		if err := prepare(tmp); err != nil {
+			return err
+		}
 	}
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
