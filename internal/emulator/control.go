@@ -33,7 +33,9 @@ type knobs struct {
 	UPSTTTLSeconds      *int64       `json:"upst_ttl_seconds"`
 	AdvanceClockSeconds int64        `json:"advance_clock_seconds"`
 	UPSTWithoutClaims   *bool        `json:"upst_without_claims"`
-	Discovery           *Discovery   `json:"discovery"`
+	// ClientSecret gives a confidential client another secret.
+	ClientSecret *clientSecretKnob `json:"client_secret"`
+	Discovery    *Discovery        `json:"discovery"`
 	// WrongNonce makes ID tokens of the code grant carry another nonce
 	// than the sign-in sent, as a replayed answer would.
 	WrongNonce *bool `json:"wrong_nonce"`
@@ -55,6 +57,11 @@ type failKnob struct {
 	Times       int    `json:"times"`
 	Hang        bool   `json:"hang"`
 	DelayMS     int64  `json:"delay_ms"`
+}
+
+type clientSecretKnob struct {
+	ClientID string `json:"client_id"`
+	Secret   string `json:"secret"`
 }
 
 type redirectKnob struct {
@@ -120,6 +127,18 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if cs := k.ClientSecret; cs != nil {
+		c, ok := e.client(cs.ClientID)
+		switch {
+		case !ok:
+			controlError(w, http.StatusNotFound, fmt.Sprintf("unknown client %q", cs.ClientID))
+			return
+		case c.public() || cs.Secret == "":
+			controlError(w, http.StatusBadRequest, "client_secret changes the non-empty secret of a confidential client")
+			return
+		}
+	}
+
 	if d := k.Discovery; d != nil && d.Issuer != "" && d.Issuer != SelfIssuer {
 		if u, err := url.Parse(d.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
 			controlError(w, http.StatusBadRequest, `discovery.issuer must be an absolute URL or "self"`)
@@ -149,6 +168,12 @@ func (e *Emulator) handleKnobs(w http.ResponseWriter, r *http.Request) {
 	}
 	if k.UPSTWithoutClaims != nil {
 		e.upstNoClaims.Store(*k.UPSTWithoutClaims)
+	}
+	if cs := k.ClientSecret; cs != nil {
+		if err := e.SetClientSecret(cs.ClientID, cs.Secret); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	if k.Discovery != nil {
 		e.SetDiscovery(*k.Discovery)

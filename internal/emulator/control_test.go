@@ -255,3 +255,29 @@ func TestNewCopiesTheDemoData(t *testing.T) {
 		t.Errorf("AddRedirectURI changed the package's DemoPublicClient: %v", DemoPublicClient.RedirectURIs)
 	}
 }
+
+func TestClientSecretKnobChangesAConfidentialClientsSecret(t *testing.T) {
+	v := newEnv(t, Options{})
+	// A secret with the characters HTTP Basic's form-encoding changes.
+	const secret = "s+cr/t%41:x"
+	grant := url.Values{"grant_type": {GrantClientCredentials}, "scope": {ScopeMyScopes}}
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{`{"client_secret":{"client_id":"nobody","secret":"x"}}`, http.StatusNotFound},
+		{`{"client_secret":{"client_id":"` + DemoPublicClientID + `","secret":"x"}}`, http.StatusBadRequest},
+		{`{"client_secret":{"client_id":"` + DemoConfidentialClientID + `","secret":""}}`, http.StatusBadRequest},
+	} {
+		if r := v.postJSON("/emulator/v1/knobs", tc.body); r.status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.body, r.status, r.body, tc.want)
+		}
+	}
+	if r := v.postJSON("/emulator/v1/knobs", `{"client_secret":{"client_id":"`+DemoConfidentialClientID+`","secret":"`+secret+`"}}`); r.status != http.StatusOK {
+		t.Fatalf("client_secret: %d %s", r.status, r.body)
+	}
+	wantOAuthError(t, v.postForm("/oauth2/v1/token", grant, DemoConfidentialClientID, DemoConfidentialClientSecret), http.StatusUnauthorized, "invalid_client")
+	if r := v.postForm("/oauth2/v1/token", grant, DemoConfidentialClientID, secret); r.status != http.StatusOK {
+		t.Fatalf("the new secret, form-encoded in Basic: %d %s", r.status, r.body)
+	}
+}

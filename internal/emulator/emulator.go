@@ -548,6 +548,23 @@ func (e *Emulator) AddRedirectURI(clientID, uri string) error {
 	return e.addURI(clientID, uri, false)
 }
 
+// SetClientSecret gives a confidential client another secret, such as one
+// with the characters HTTP Basic's form-encoding changes. It wraps
+// ErrUnknownClient for an unknown client.
+func (e *Emulator) SetClientSecret(clientID, secret string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.clients[clientID]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownClient, clientID)
+	}
+	if c.public() || secret == "" {
+		return fmt.Errorf("emulator: client %q is public, or the secret is empty", clientID)
+	}
+	c.Secret = secret
+	return nil
+}
+
 // AddPostLogoutRedirectURI registers one more post-logout redirect URI for a
 // client. It wraps ErrUnknownClient for an unknown client.
 func (e *Emulator) AddPostLogoutRedirectURI(clientID, uri string) error {
