@@ -36,6 +36,9 @@ type Config struct {
 	exists   bool
 	lines    []string // each with its line ending
 	sections []span
+	// addedFinalNewline says SetSection ended the file's last line, which
+	// had no line ending, before appending a section.
+	addedFinalNewline bool
 }
 
 // span is one [name] section: its header line and its last key line (what
@@ -210,6 +213,7 @@ func (c *Config) SetSection(name string, keys []KV) error {
 	if n := len(c.lines); n > 0 {
 		if !strings.HasSuffix(c.lines[n-1], "\n") {
 			c.lines[n-1] += nl
+			c.addedFinalNewline = true
 		}
 		section = append([]string{nl}, section...)
 	}
@@ -238,10 +242,45 @@ func (c *Config) RemoveSection(name string) (bool, error) {
 }
 
 // Write replaces the file atomically (a temporary file in the same folder,
-// then a rename), keeping its permissions; a new file gets 0600 in a 0700
-// folder.
+// then a rename), keeping its permissions and its owner; a new file gets
+// 0600 in a 0700 folder.
 func (c *Config) Write() error {
-	return writeAtomic(c.Path, c.Bytes(), c.mode)
+	dir := filepath.Dir(c.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return atomicfile.WriteKeepingOwner(c.Path, c.Bytes(), c.mode)
+}
+
+// removeOrWrite writes the file, or removes it when it is empty and
+// idcsctl created it (created).
+func (c *Config) removeOrWrite(created bool) error {
+	if created && len(c.lines) == 0 {
+		if err := os.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", c.Path, err)
+		}
+		return nil
+	}
+	return c.Write()
+}
+
+// isLast reports whether section name ends the file: nothing, not even a
+// blank line or a comment, follows it.
+func (c *Config) isLast(name string) bool {
+	for _, s := range c.sections {
+		if s.name == name {
+			return s.end == len(c.lines)
+		}
+	}
+	return false
+}
+
+// trimFinalNewline takes away the last line's ending, which SetSection
+// added to a file that had none.
+func (c *Config) trimFinalNewline() {
+	if n := len(c.lines); n > 0 {
+		c.lines[n-1] = strings.TrimSuffix(strings.TrimSuffix(c.lines[n-1], "\n"), "\r")
+	}
 }
 
 // writeAtomic replaces path with data (see atomicfile), making its folder,

@@ -41,8 +41,41 @@ type ExchangeRequest struct {
 // maxAnswer bounds the exchange's answer; a UPST is a few kilobytes.
 const maxAnswer = 1 << 20
 
-// Exchange trades the subject token for a UPST. A refusal comes back as an
-// *auth.ProviderError with the domain's own code and description.
+// RefusedError is the domain's refusal of the exchange: its OAuth error
+// code and description, with every secret of the request replaced. It is
+// not an *auth.ProviderError on purpose: a refused exchange is about the
+// domain's set-up (its Identity Propagation Trust, the application), never
+// a dead sign-in, and must not be worded or classified as one.
+type RefusedError struct {
+	Code        string // RFC 6749 "error": invalid_grant, invalid_client, ...
+	Description string // "error_description", redacted
+	Status      int    // the HTTP status of the answer
+}
+
+func (e *RefusedError) Error() string {
+	msg := fmt.Sprintf("the domain refused to exchange the sign-in for an OCI session token (HTTP %d): %s", e.Status, auth.Printable(e.Code, 64))
+	if e.Description != "" {
+		msg += ": " + auth.Printable(e.Description, 300)
+	}
+	return msg
+}
+
+// exchangeSecrets are the secrets an exchange request carries, in the forms
+// a domain quoting the request back may show them: the client secret
+// (plain, and form-encoded as HTTP Basic sends it), the Basic credentials
+// as sent (base64 of "client_id:client_secret", with and without its
+// padding; auth.Redact adds each value's URL-encoded form) and the
+// subject token.
+func exchangeSecrets(req *http.Request, r ExchangeRequest) []string {
+	out := []string{r.ClientSecret, url.QueryEscape(r.ClientSecret), r.SubjectToken}
+	if cred, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Basic "); ok {
+		out = append(out, cred, strings.TrimRight(cred, "="))
+	}
+	return out
+}
+
+// Exchange trades the subject token for a UPST. A refusal comes back as a
+// *RefusedError with the domain's own code and description, redacted.
 func Exchange(ctx context.Context, r ExchangeRequest) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(r.PublicKey)
 	if err != nil {
@@ -61,6 +94,9 @@ func Exchange(ctx context.Context, r ExchangeRequest) (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	// RFC 6749 2.3.1: the client id and secret are form-encoded before
+	// HTTP Basic joins them with ':' ("a+b/c%d:e" must not split or decode
+	// differently).
 	req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(r.ClientSecret))
 	resp, err := r.HTTP.Do(req)
 	if err != nil {
@@ -82,7 +118,8 @@ func Exchange(ctx context.Context, r ExchangeRequest) (string, error) {
 			Description string `json:"error_description"`
 		}
 		if isJSON && json.Unmarshal(body, &oe) == nil && oe.Error != "" {
-			return "", &auth.ProviderError{Code: oe.Error, Description: oe.Description, Status: resp.StatusCode, Endpoint: "token (UPST exchange)"}
+			secrets := exchangeSecrets(req, r)
+			return "", &RefusedError{Code: auth.Redact(oe.Error, secrets...), Description: auth.Redact(oe.Description, secrets...), Status: resp.StatusCode}
 		}
 		return "", fmt.Errorf("the token exchange answered HTTP %d without an OAuth error", resp.StatusCode)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -95,6 +94,47 @@ type Record struct {
 	Name       string `json:"name"`
 	ConfigPath string `json:"config_path"`
 	Region     string `json:"region"`
+	// What did not exist before idcsctl wrote the session, so that Remove
+	// gives back exactly what was there: a config without its final line
+	// ending, no config file, no config folder, no sessions folder.
+	AddedFinalNewline  bool `json:"added_final_newline,omitempty"`
+	CreatedConfig      bool `json:"created_config,omitempty"`
+	CreatedConfigDir   bool `json:"created_config_dir,omitempty"`
+	CreatedSessionsDir bool `json:"created_sessions_dir,omitempty"`
+}
+
+// Created reports whether idcsctl made the config, its folder or the
+// sessions folder for this session: Remove takes them away when nothing
+// else is left in them, so a profile's sessions are best removed with
+// these last.
+func (r Record) Created() bool {
+	return r.CreatedConfig || r.CreatedConfigDir || r.CreatedSessionsDir
+}
+
+// RemovalOrder lists the sessions in the order to Remove them: those for
+// which idcsctl made the config or a folder last, so that by then nothing
+// else is left in them and they go too.
+func (r *Records) RemovalOrder() []Record {
+	out := slices.Clone(r.Sessions)
+	slices.SortStableFunc(out, func(a, b Record) int {
+		switch {
+		case a.Created() == b.Created():
+			return 0
+		case a.Created():
+			return 1
+		}
+		return -1
+	})
+	return out
+}
+
+// record returns the profile's record of session name of configPath.
+func (r *Records) record(name, configPath string) (Record, bool) {
+	i := slices.IndexFunc(r.Sessions, func(s Record) bool { return s.Name == name && s.ConfigPath == configPath })
+	if i < 0 {
+		return Record{}, false
+	}
+	return r.Sessions[i], true
 }
 
 // Records are the sessions one idcsctl profile created, kept in a JSON
@@ -196,7 +236,14 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 		return nil, err
 	}
 	p := PathsFor(o.ConfigPath, o.Name)
-	ours := o.Records.Has(o.Name, o.ConfigPath)
+	if err := checkWritable(p); err != nil {
+		return nil, err
+	}
+	if err := checkSessionDir(p.Dir); err != nil {
+		return nil, err
+	}
+	before := surroundings(p)
+	prev, ours := o.Records.record(o.Name, o.ConfigPath)
 	section, hasSection := cfg.Section(o.Name)
 	if !ours {
 		if hasSection {
@@ -211,7 +258,9 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 	key, keyErr := readKey(p.PrivateKey)
 	var claims *Claims
 	if tok, err := os.ReadFile(p.Token); err == nil && keyErr == nil {
-		if c, err := ParseUPST(string(tok)); err == nil && now().Add(o.Margin).Before(c.Expiry) {
+		// A token that claims more than OCI grants is exchanged anew too,
+		// so a session is never older than OCI's own limit.
+		if c, err := ParseUPST(string(tok)); err == nil && c.CheckLifetime(now()) == nil && now().Add(o.Margin).Before(c.Expiry) {
 			claims = c
 		}
 	}
@@ -227,6 +276,9 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 			return nil, err
 		}
 		if claims, err = ParseUPST(upst); err != nil {
+			return nil, err
+		}
+		if err := claims.CheckLifetime(now()); err != nil {
 			return nil, err
 		}
 		if err := writeSessionFiles(p, key, upst, s.NewKey); err != nil {
@@ -248,8 +300,15 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 		}
 		s.ConfigWritten = true
 	}
-	if !ours || !slices.Contains(o.Records.Sessions, Record{Name: o.Name, ConfigPath: o.ConfigPath, Region: o.Region}) {
-		o.Records.put(Record{Name: o.Name, ConfigPath: o.ConfigPath, Region: o.Region})
+	rec := Record{
+		Name: o.Name, ConfigPath: o.ConfigPath, Region: o.Region,
+		AddedFinalNewline:  prev.AddedFinalNewline || cfg.addedFinalNewline,
+		CreatedConfig:      prev.CreatedConfig || before.config && !missing(p.Config),
+		CreatedConfigDir:   prev.CreatedConfigDir || before.configDir && !missing(filepath.Dir(p.Config)),
+		CreatedSessionsDir: prev.CreatedSessionsDir || before.sessionsDir && !missing(filepath.Dir(p.Dir)),
+	}
+	if !ours || prev != rec {
+		o.Records.put(rec)
 		if err := o.Records.Save(); err != nil {
 			return nil, err
 		}
@@ -345,23 +404,65 @@ func Remove(rec Record) ([]string, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else if keys, ok := cfg.Section(rec.Name); ok && keys["security_token_file"] == p.Token {
+		last := cfg.isLast(rec.Name)
 		if _, err := cfg.RemoveSection(rec.Name); err != nil {
 			errs = append(errs, err)
-		} else if err := cfg.Write(); err != nil {
-			errs = append(errs, err)
 		} else {
-			removed = append(removed, fmt.Sprintf("section [%s] of %s", rec.Name, rec.ConfigPath))
+			if last && rec.AddedFinalNewline {
+				cfg.trimFinalNewline()
+			}
+			if err := cfg.removeOrWrite(rec.CreatedConfig); err != nil {
+				errs = append(errs, err)
+			} else {
+				removed = append(removed, fmt.Sprintf("section [%s] of %s", rec.Name, rec.ConfigPath))
+			}
 		}
+	}
+	// A link in place of the session folder is not followed: the files
+	// behind it are not idcsctl's.
+	if err := checkSessionDir(p.Dir); err != nil {
+		return removed, errors.Join(append(errs, err)...)
 	}
 	for _, f := range []string{p.Token, p.PrivateKey, p.PublicKey} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", f, err))
 		}
 	}
-	if err := os.Remove(p.Dir); err == nil {
+	if ok, err := removeEmptyDir(p.Dir); ok {
 		removed = append(removed, p.Dir)
-	} else if !errors.Is(err, fs.ErrNotExist) && !strings.Contains(err.Error(), "not empty") {
-		errs = append(errs, fmt.Errorf("remove %s: %w", p.Dir, err))
+	} else if err != nil {
+		errs = append(errs, err)
+	}
+	// The folders idcsctl made for its sessions go when nothing else is
+	// in them.
+	for _, d := range []struct {
+		made bool
+		path string
+	}{{rec.CreatedSessionsDir, filepath.Dir(p.Dir)}, {rec.CreatedConfigDir, filepath.Dir(rec.ConfigPath)}} {
+		if !d.made {
+			continue
+		}
+		if ok, err := removeEmptyDir(d.path); ok {
+			removed = append(removed, d.path)
+		} else if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeEmptyDir removes dir when it is an empty folder; a folder that
+// holds anything, or none, is left alone.
+func removeEmptyDir(dir string) (bool, error) {
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return false, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) > 0 {
+		return false, nil
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return true, nil
 }

@@ -110,9 +110,13 @@ func TestEnsureExchangesOnlyWhenDue(t *testing.T) {
 	}
 
 	// Remove takes away exactly what was created.
+	// Here idcsctl made ~/.oci, its config and sessions folder: all go.
 	removed, err := Remove(recs.Sessions[0])
-	if err != nil || len(removed) != 2 {
+	if err != nil || len(removed) != 4 {
 		t.Fatalf("removed %v, %v", removed, err)
+	}
+	if _, err := os.Stat(filepath.Dir(cfgPath)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the config folder idcsctl made is still there: %v", err)
 	}
 	if _, err := os.Stat(s.Paths.Dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("session folder still there: %v", err)
@@ -210,7 +214,7 @@ func TestParseUPST(t *testing.T) {
 		{"not a JWT", "abc", "not a JWT"},
 		{"no tenant", fakeUPST(map[string]any{"sub": "s", "exp": 1}), "no tenant"},
 		{"nothing", fakeUPST(map[string]any{}), "no sub, tenant, exp"},
-		{"newline in tenant", fakeUPST(map[string]any{"sub": "s", "tenant": "t\n[x]", "exp": 1}), "not an OCID"},
+		{"newline in tenant", fakeUPST(map[string]any{"sub": "s", "tenant": "t\n[x]", "exp": 1}), "not a tenancy OCID"},
 	} {
 		_, err := ParseUPST(tc.tok)
 		if !errors.Is(err, ErrUPSTClaims) || !strings.Contains(err.Error(), tc.want) {
@@ -262,8 +266,13 @@ func TestExchangeKeepsTheDomainsError(t *testing.T) {
 	key, _ := NewKey()
 	_, err = Exchange(context.Background(), ExchangeRequest{HTTP: srv.Client(), TokenEndpoint: srv.URL + "/oauth2/v1/token",
 		ClientID: emulator.DemoConfidentialClientID, ClientSecret: emulator.DemoConfidentialClientSecret, SubjectToken: "not-a-jwt", PublicKey: &key.PublicKey})
-	var pe *auth.ProviderError
-	if !errors.As(err, &pe) || pe.Code != "invalid_grant" {
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Code != "invalid_grant" || !strings.Contains(re.Description, "not a JWT") {
 		t.Fatalf("err = %v", err)
+	}
+	// A refused exchange is never taken for a dead sign-in.
+	var pe *auth.ProviderError
+	if errors.As(err, &pe) || auth.IsInvalidGrant(err) || strings.Contains(err.Error(), "sign in again") {
+		t.Fatalf("the refusal reads as a sign-in problem: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/idcsctl/idcsctl/internal/auth"
 )
 
 // ErrUPSTClaims means a UPST lacks the claims a session needs (subject,
@@ -22,13 +24,29 @@ type Claims struct {
 	Issued  time.Time // "iat", zero when absent
 }
 
-// ParseUPST reads the claims of a UPST, a JWT in compact form.
+// MaxLifetime is the longest a UPST lives, as OCI documents (60 minutes).
+// A UPST that claims to live longer is refused: idcsctl exchanges anew at
+// least this often, whatever the token says.
+const MaxLifetime = time.Hour
+
+// clockSkew is how far the domain's clock may run ahead of this machine's
+// before a UPST's expiry counts as later than OCI allows.
+const clockSkew = 5 * time.Minute
+
+// ParseUPST reads the claims of a UPST, a JWT in compact form: three
+// base64url parts and nothing else (no white space, no text after it, as
+// the token file is what every OCI tool reads), with a tenancy OCID.
 func ParseUPST(tok string) (*Claims, error) {
-	parts := strings.Split(strings.TrimSpace(tok), ".")
+	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("%w: it is not a JWT", ErrUPSTClaims)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	for _, p := range parts {
+		if !isBase64URL(p) {
+			return nil, fmt.Errorf("%w: it is not a JWT alone (text around it, or characters no JWT has)", ErrUPSTClaims)
+		}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		return nil, fmt.Errorf("%w: its payload is not base64url", ErrUPSTClaims)
 	}
@@ -54,8 +72,8 @@ func ParseUPST(tok string) (*Claims, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: no %s", ErrUPSTClaims, strings.Join(missing, ", "))
 	}
-	if !safeValue(c.Tenant) {
-		return nil, fmt.Errorf("%w: the tenant claim is not an OCID", ErrUPSTClaims)
+	if !IsTenancyOCID(c.Tenant) {
+		return nil, fmt.Errorf("%w: the tenant claim %q is not a tenancy OCID (ocid1.tenancy.<realm>..<id>)", ErrUPSTClaims, auth.Printable(c.Tenant, 80))
 	}
 	out := &Claims{Subject: c.Sub, Tenancy: c.Tenant, Expiry: time.Unix(int64(*c.Exp), 0)}
 	if c.Iat != nil {
@@ -72,6 +90,57 @@ func safeValue(v string) bool {
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckLifetime refuses a UPST that is of no use or claims more than OCI
+// grants: one that has expired already, and one whose expiry is later than
+// OCI's MaxLifetime allows (after its issue time, when it has one, and
+// after now, with some allowance for the domain's clock).
+func (c *Claims) CheckLifetime(now time.Time) error {
+	switch {
+	case !now.Before(c.Expiry):
+		return fmt.Errorf("the domain issued an OCI session token that expired already (at %s, and it is %s here): check this machine's clock", c.Expiry.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case !c.Issued.IsZero() && c.Expiry.Sub(c.Issued) > MaxLifetime:
+		return fmt.Errorf("the domain issued an OCI session token that claims to live %s, longer than the %s OCI allows: it was not written", c.Expiry.Sub(c.Issued).Round(time.Second), MaxLifetime)
+	case c.Expiry.Sub(now) > MaxLifetime+clockSkew:
+		return fmt.Errorf("the domain issued an OCI session token that expires at %s, later than the %s OCI allows from now: it was not written (check this machine's clock)", c.Expiry.UTC().Format(time.RFC3339), MaxLifetime)
+	}
+	return nil
+}
+
+// IsTenancyOCID reports whether s is a tenancy OCID:
+// ocid1.tenancy.<realm>.[region][.future].<unique id>, each part of
+// lower-case letters, digits, '-' or '_' (the realm and the id not empty).
+// Nothing else may reach the OCI config's tenancy key.
+func IsTenancyOCID(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 5 || len(parts) > 6 || parts[0] != "ocid1" || parts[1] != "tenancy" {
+		return false
+	}
+	for i, p := range parts[2:] {
+		if p == "" && (i == 0 || i == len(parts)-3) {
+			return false // the realm and the unique id
+		}
+		for _, r := range p {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return len(s) <= 255
+}
+
+// isBase64URL reports whether s is non-empty base64url without padding.
+func isBase64URL(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false
 		}
 	}
