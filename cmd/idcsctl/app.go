@@ -283,6 +283,12 @@ func (a *app) discoverer(hc *http.Client) (*auth.Discoverer, error) {
 // client builds the provider client for the profile, reading the
 // discovery document from the cache when it is fresh.
 func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, error) {
+	return a.clientWith(ctx, p, "")
+}
+
+// clientWith is client with the client secret given (login's
+// --client-secret-stdin), or, when secret is "", the profile's own.
+func (a *app) clientWith(ctx context.Context, p *config.Resolved, secret string) (*auth.Client, error) {
 	domain, err := requireDomain(p)
 	if err != nil {
 		return nil, err
@@ -302,9 +308,10 @@ func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, err
 	if err != nil {
 		return nil, fmt.Errorf("read the discovery document of %s: %w", domain, err)
 	}
-	secret, err := a.clientSecret(ctx, p)
-	if err != nil {
-		return nil, err
+	if secret == "" {
+		if secret, err = a.clientSecret(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	c := &auth.Client{
 		Metadata:     md,

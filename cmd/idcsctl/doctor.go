@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -421,20 +420,33 @@ func (a *app) checkTokens(ctx context.Context, r *doctorReport, p *config.Resolv
 }
 
 // checkSecret says where a confidential application's secret comes from,
-// without reading it.
+// or that it is missing, without showing it.
 func (a *app) checkSecret(ctx context.Context, r *doctorReport, p *config.Resolved) {
 	if a.deps.Getenv(config.EnvClientSecret) != "" {
 		r.add("client secret", checkOK, "from "+config.EnvClientSecret, "")
 		return
 	}
-	st, err := a.secretStore()
-	if err == nil {
-		if saved, _ := st.Profiles(ctx); slices.Contains(saved, p.Name) {
-			r.add("client secret", checkOK, "saved in the OS keyring", "")
-			return
+	secret, err := a.clientSecret(ctx, p)
+	var missing *missingSecretError
+	switch {
+	case errors.As(err, &missing):
+		fix := fmt.Sprintf("set %s, or keep it with `idcsctl login -p %s --save-secret` (the secret in %s or piped to --client-secret-stdin)", config.EnvClientSecret, p.Name, config.EnvClientSecret)
+		detail := fmt.Sprintf("missing: profile %q uses the confidential application %s, and %s is not set and no secret is kept for it", p.Name, p.ClientID, config.EnvClientSecret)
+		if missing.cause != nil {
+			detail = fmt.Sprintf("unreadable: the kept secret of the confidential application %s cannot be read now (%v)", p.ClientID, missing.cause)
 		}
+		r.add("client secret", checkFail, detail, fix)
+	case err != nil:
+		r.add("client secret", checkFail, err.Error(), "")
+	case secret == "":
+		r.add("client secret", checkOK, "none: a public application (a confidential one needs "+config.EnvClientSecret+" or login --client-secret-stdin --save-secret)", "")
+	default:
+		where := "kept beside the tokens"
+		if st, err := a.secretStore(ctx, p); err == nil {
+			where = "kept in " + st.Where(p.Name)
+		}
+		r.add("client secret", checkOK, where, "")
 	}
-	r.add("client secret", checkOK, "none: a public application (a confidential one needs "+config.EnvClientSecret+" or login --client-secret-stdin --save-secret)", "")
 }
 
 // checkCA reports the extra CA of the profile.

@@ -26,9 +26,11 @@ func (a *app) checkOCI(ctx context.Context, r *doctorReport, p *config.Resolved)
 	if len(recs.Sessions) == 0 && p.OCIRegion == "" {
 		return
 	}
+	// A confidential application's missing secret is the client secret
+	// check's to report; only a public one cannot exchange at all.
 	if secret, err := a.clientSecret(ctx, p); err == nil && secret == "" {
-		r.add("oci exchange", checkWarn, "the profile uses a public application, and the UPST exchange needs a confidential one",
-			"register a confidential application with an Identity Propagation Trust and give its secret in "+config.EnvClientSecret+" (see docs/oci.md)")
+		r.add("oci exchange", checkWarn, fmt.Sprintf("profile %q signs in with the public application %s, and the UPST exchange needs a confidential one", p.Name, p.ClientID),
+			"sign in with a profile for the confidential application: `idcsctl login -p oci --client-id <its client id>` with its secret in "+config.EnvClientSecret+" (see docs/oci.md)")
 	}
 	now := a.deps.Now()
 	for _, rec := range recs.Sessions {

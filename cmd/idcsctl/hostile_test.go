@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,6 +38,8 @@ type hostileProvider struct {
 	expiresIn  string          // raw JSON put as expires_in into token answers; "delete" drops it
 	claims     map[string]any  // merged into every ID token, which is then signed again
 	noUserinfo bool            // the discovery document names no userinfo endpoint
+	upstClaims map[string]any  // merged into the UPST of token exchange answers (not signed again)
+	upstSuffix string          // appended to that UPST
 	seen       []string        // secrets sent by idcsctl or issued to it, to check none leaks
 }
 
@@ -69,7 +72,22 @@ func (h *hostileProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case echo:
 		// What a careless provider does: quote the request back, secrets
 		// and all, in its error_description.
-		desc := fmt.Sprintf("bad request %s %s authorization=%q body=%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), body)
+		// The decoded Basic credentials (client_id:client_secret) and the
+		// secret parameters come first, so they stay within what a client
+		// shows of a long description.
+		var basic []byte
+		if cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Basic "); ok {
+			basic, _ = base64.StdEncoding.DecodeString(cred)
+		}
+		var params []string
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			for _, k := range []string{"subject_token", "client_secret", "refresh_token"} {
+				if v := form.Get(k); v != "" {
+					params = append(params, k+"="+v)
+				}
+			}
+		}
+		desc := fmt.Sprintf("bad request %s %s authorization=%q basic=%q %s body=%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), basic, strings.Join(params, " "), body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		// Both OAuth's error_description and SCIM's detail.
@@ -180,7 +198,7 @@ func (h *hostileProvider) rewriteDiscovery(body []byte) []byte {
 }
 
 func (h *hostileProvider) rewriteToken(doc map[string]json.RawMessage, body []byte) []byte {
-	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+	for _, k := range []string{"access_token", "refresh_token", "id_token", "token"} {
 		var s string
 		if json.Unmarshal(doc[k], &s) == nil && s != "" {
 			h.seen = append(h.seen, s)
@@ -204,11 +222,42 @@ func (h *hostileProvider) rewriteToken(doc map[string]json.RawMessage, body []by
 			changed = true
 		}
 	}
+	var upst string
+	if (h.upstClaims != nil || h.upstSuffix != "") && json.Unmarshal(doc["token"], &upst) == nil && upst != "" {
+		doc["token"], _ = json.Marshal(h.rewriteUPST(upst) + h.upstSuffix)
+		changed = true
+	}
 	if !changed {
 		return body
 	}
 	out, _ := json.Marshal(doc)
 	return out
+}
+
+// rewriteUPST merges the upst knob's claims into a UPST's payload; a claim
+// given as a duration string ("-1m", "24h") is that long from now. Only OCI
+// checks a UPST's signature, so the old one stays.
+func (h *hostileProvider) rewriteUPST(upst string) string {
+	parts := strings.Split(upst, ".")
+	if len(parts) != 3 || h.upstClaims == nil {
+		return upst
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		return upst
+	}
+	for k, v := range h.upstClaims {
+		if d, ok := v.(string); ok && (k == "exp" || k == "iat") {
+			if dur, err := time.ParseDuration(d); err == nil {
+				v = time.Now().Add(dur).Unix()
+			}
+		}
+		claims[k] = v
+	}
+	payload, _ := json.Marshal(claims)
+	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+	return strings.Join(parts, ".")
 }
 
 // resign merges the claims knob into an ID token and signs it again with
@@ -252,6 +301,13 @@ func (h *hostileProvider) record(r *http.Request, body []byte) {
 	defer h.mu.Unlock()
 	if _, pass, ok := r.BasicAuth(); ok && pass != "" {
 		h.seen = append(h.seen, pass, url.QueryEscape(pass))
+		// Basic carries the secret form-encoded (RFC 6749 2.3.1): its
+		// plain form, and the credentials as sent, are secrets too.
+		if plain, err := url.QueryUnescape(pass); err == nil {
+			h.seen = append(h.seen, plain)
+		}
+		cred := strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
+		h.seen = append(h.seen, cred, strings.TrimRight(cred, "="))
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
 		h.seen = append(h.seen, tok)
@@ -275,12 +331,14 @@ func (h *hostileProvider) record(r *http.Request, body []byte) {
 //	hostile expires-in JSON    token answers carry this expires_in ("delete": none)
 //	hostile claims JSON        ID tokens get these claims (null removes one)
 //	hostile no-userinfo        discovery names no userinfo endpoint
+//	hostile upst JSON [SUFFIX] exchanged UPSTs get these claims ("exp": "-1m" is
+//	                           a minute ago) and SUFFIX after them
 //	hostile reset              every knob off
 //	hostile no-leak            the last command's stdout and stderr hold no secret seen so far
 func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
 	h := ts.Value("hostile").(*hostileProvider)
 	if len(args) == 0 {
-		ts.Fatalf("usage: hostile trickle|echo|huge-jwks|expires-in|claims|no-userinfo|reset|no-leak ...")
+		ts.Fatalf("usage: hostile trickle|echo|huge-jwks|expires-in|claims|no-userinfo|upst|reset|no-leak ...")
 	}
 	need := func(n int) {
 		if len(args) != n+1 {
@@ -333,10 +391,23 @@ func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
 	case "no-userinfo":
 		need(0)
 		h.noUserinfo = !neg
+	case "upst":
+		if len(args) != 2 && len(args) != 3 {
+			ts.Fatalf("usage: hostile upst JSON [SUFFIX]")
+		}
+		var c map[string]any
+		if err := json.Unmarshal([]byte(args[1]), &c); err != nil {
+			ts.Fatalf("hostile upst: %v", err)
+		}
+		h.upstClaims, h.upstSuffix = c, ""
+		if len(args) == 3 {
+			h.upstSuffix = args[2]
+		}
 	case "reset":
 		need(0)
 		h.trickle, h.echo = map[string]bool{}, map[string]bool{}
 		h.hugeJWKS, h.expiresIn, h.claims, h.noUserinfo = 0, "", nil, false
+		h.upstClaims, h.upstSuffix = nil, ""
 	default:
 		ts.Fatalf("unknown hostile command %q", args[0])
 	}

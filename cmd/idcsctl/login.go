@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +73,9 @@ the port; --paste lets you sign in on any machine and paste back the address
 the browser ended on; --device uses the device code grant.
 
 A confidential application's secret comes from IDCSCTL_CLIENT_SECRET or
---client-secret-stdin; --save-secret keeps it in the OS keyring, never in a file.
+--client-secret-stdin; --save-secret keeps it where the profile's tokens are
+kept (the OS keyring, or with the file token store a 0600 file beside them),
+and the profile remembers that its application is confidential.
 --client-credentials gets a token for the application itself, for CI.
 The first login with --domain and --client-id saves the profile.
 
@@ -111,7 +112,7 @@ See docs/login.md for every way to sign in.`,
 	f.BoolVar(&o.device, "device", false, "sign in with a code entered on another device (RFC 8628 device code grant)")
 	f.BoolVar(&o.clientCreds, "client-credentials", false, "get a token for the application itself, with no person (CI); needs the client secret")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential application's client secret from the first line of stdin")
-	f.BoolVar(&o.saveSecret, "save-secret", false, "keep the client secret in the OS keyring for later commands of this profile")
+	f.BoolVar(&o.saveSecret, "save-secret", false, "keep the client secret where the profile's tokens are kept (keyring, or a 0600 file with the file store) for its later commands")
 	f.StringVar(&o.prompt, "prompt", "", "ask the domain to show its sign-in page again (login), let the person pick an account (select_account), ask for consent again (consent), or sign in only from the browser's existing session (none)")
 	f.StringVar(&o.loginHint, "login-hint", "", "user name the domain's sign-in page is to expect (login_hint): sign in as someone else than the browser's session")
 	_ = cmd.RegisterFlagCompletionFunc("prompt", cobra.FixedCompletions(promptValues, cobra.ShellCompDirectiveNoFileComp))
@@ -146,17 +147,19 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		return err
 	}
 	// Find out now, not after the person has signed in, that the tokens
-	// could not be kept.
+	// (or the secret to keep beside them) could not be kept.
 	if err := store.CanSave(ctx, st); err != nil {
 		return fmt.Errorf("not signing in: the %s token store of profile %q cannot keep tokens: %w", st.Name(), p.Name, err)
 	}
 	at := signInAttempt{file: file, p: p, o: o.overrides, device: o.device}
-	client, err := a.client(ctx, p)
+	if o.saveSecret {
+		if err := a.canSaveSecret(ctx, p); err != nil {
+			return err
+		}
+	}
+	client, err := a.clientWith(ctx, p, secret)
 	if err != nil {
 		return at.notStarted(err)
-	}
-	if secret != "" {
-		client.ClientSecret = secret
 	}
 	if o.clientCreds && client.ClientSecret == "" {
 		return usagef("--client-credentials needs the application's client secret: set %s, or pipe it to --client-secret-stdin", config.EnvClientSecret)
@@ -202,10 +205,15 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		return fmt.Errorf("signed in, but could not keep the tokens: %w", err)
 	}
 	if o.saveSecret {
-		if err := a.saveClientSecret(ctx, p.Name, domain, p.ClientID, client.ClientSecret); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not keep the client secret in the keyring (%v); set %s for later commands instead\n", err, config.EnvClientSecret)
+		if where, err := a.saveClientSecret(ctx, p, domain, client.ClientSecret); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not keep the client secret beside the tokens (%v); set %s for later commands instead\n", err, config.EnvClientSecret)
+		} else {
+			fmt.Fprintf(a.deps.Stderr, "Kept the client secret of profile %q in %s; `idcsctl profile rm %s` removes it.\n", p.Name, where, p.Name)
 		}
 	}
+	// The profile remembers that its application is confidential, so a
+	// later command without the secret says it is missing.
+	p.Confidential = client.ClientSecret != ""
 	madeDefault, err := saveProfile(file, p, o.overrides)
 	if err != nil {
 		fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not save profile %q: %v\n", p.Name, err)
@@ -427,62 +435,6 @@ func readSecret(r io.Reader) (string, error) {
 	return secret, nil
 }
 
-// secretService is the keyring service of client secrets, apart from the
-// tokens' so that neither can be mistaken for the other.
-const secretService = "idcsctl-client-secret"
-
-// secretStore keeps confidential applications' client secrets in the OS
-// keyring, never in a file. It is the token store's keyring backend (its
-// timeouts, D-Bus checks and error reasons) under its own service name and
-// folder: an entry's AccessToken is the secret, its Domain and ClientID
-// name the application it belongs to. Its folder lists the profiles that
-// have a secret, so a public client's commands never touch the keyring.
-func (a *app) secretStore() (store.Store, error) {
-	dir, err := a.stateDir()
-	if err != nil {
-		return nil, err
-	}
-	return store.NewKeyring(store.Options{Dir: filepath.Join(dir, "client-secrets"), Service: secretService, Keyring: a.deps.Keyring}), nil
-}
-
-// saveClientSecret keeps the secret of the profile's application.
-func (a *app) saveClientSecret(ctx context.Context, profile, domain, clientID, secret string) error {
-	st, err := a.secretStore()
-	if err != nil {
-		return err
-	}
-	return st.Save(ctx, profile, &store.Token{AccessToken: secret, Domain: domain, ClientID: clientID})
-}
-
-// clientSecret is the profile's client secret: IDCSCTL_CLIENT_SECRET, else
-// the one saved in the keyring for the profile's own domain and client, else
-// "" (a public client). A secret saved for another application is never
-// sent.
-func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, error) {
-	if s := a.deps.Getenv(config.EnvClientSecret); s != "" {
-		return s, nil
-	}
-	st, err := a.secretStore()
-	if err != nil {
-		return "", err
-	}
-	saved, err := st.Profiles(ctx)
-	if err != nil || !slices.Contains(saved, p.Name) {
-		return "", nil
-	}
-	t, err := st.Load(ctx, p.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("read the client secret of profile %q from the keyring: %w (or set %s)", p.Name, err, config.EnvClientSecret)
-	}
-	if !auth.SameDomain(t.Domain, p.Domain) || t.ClientID != p.ClientID {
-		return "", nil
-	}
-	return t.AccessToken, nil
-}
-
 // redirectURIs are the redirect URIs the profile's sign-ins use, which must
 // be registered in the IDCS application.
 func redirectURIs(p *config.Resolved) []string {
@@ -517,6 +469,9 @@ func saveProfile(f *config.File, p *config.Resolved, o config.Overrides) (madeDe
 	set(&next.RedirectURL, o.RedirectURL)
 	set(&next.TokenStore, o.TokenStore)
 	set(&next.CAFile, o.CAFile)
+	if next.Confidential != p.Confidential {
+		next.Confidential, changed = p.Confidential, true
+	}
 	if len(o.Scopes) > 0 && !slices.Equal(next.Scopes, o.Scopes) {
 		next.Scopes, changed = o.Scopes, true
 	}

@@ -685,6 +685,10 @@ func TestClientSecretIsSentOnlyToItsOwnApplication(t *testing.T) {
 		{name: "another client id gets nothing", profile: config.Profile{Name: "work", Domain: domain, ClientID: "other-app"}, saved: true, wantCalls: true},
 		{name: "another domain gets nothing", profile: config.Profile{Name: "work", Domain: "https://idcs-2.identity.oraclecloud.com", ClientID: "app"}, saved: true, wantCalls: true},
 		{name: "a public client never asks the keyring", profile: config.Profile{Name: "work", Domain: domain, ClientID: "app"}},
+		{name: "a confidential client with nothing kept is told so", profile: config.Profile{Name: "work", Domain: domain, ClientID: "app", Confidential: true},
+			wantErr: "is not available here"},
+		{name: "a confidential client never gets another application's secret", profile: config.Profile{Name: "work", Domain: domain, ClientID: "other-app", Confidential: true}, saved: true,
+			wantErr: "is not available here", wantCalls: true},
 		{name: "a keyring that fails says so without the secret", profile: config.Profile{Name: "work", Domain: domain, ClientID: "app"}, saved: true,
 			getErr: errors.New("failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'"), wantErr: "the keyring's default collection is locked", wantCalls: true},
 	}
@@ -694,7 +698,8 @@ func TestClientSecretIsSentOnlyToItsOwnApplication(t *testing.T) {
 			d, _, _, _ := inProcess(t, tt.env, kr)
 			a := &app{deps: d, global: &globalOptions{}}
 			if tt.saved {
-				if err := a.saveClientSecret(t.Context(), "work", domain, "app", "s3cr3t-value"); err != nil {
+				owner := &config.Resolved{Profile: config.Profile{Name: "work", Domain: domain, ClientID: "app"}}
+				if _, err := a.saveClientSecret(t.Context(), owner, domain, "s3cr3t-value"); err != nil {
 					t.Fatal(err)
 				}
 			}

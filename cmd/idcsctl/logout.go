@@ -290,8 +290,8 @@ func (a *app) removeOCISessions(profile string) error {
 		return err
 	}
 	var errs []error
-	kept := recs.Sessions[:0]
-	for _, rec := range recs.Sessions {
+	var kept []oci.Record
+	for _, rec := range recs.RemovalOrder() {
 		removed, err := oci.Remove(rec)
 		for _, r := range removed {
 			fmt.Fprintf(a.deps.Stderr, "Removed the OCI session's %s.\n", r)

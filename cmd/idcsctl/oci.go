@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
 	"github.com/idcsctl/idcsctl/internal/oci"
 	"github.com/idcsctl/idcsctl/internal/store"
@@ -269,16 +269,18 @@ func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
 			return "", err
 		}
 		if c.ClientSecret == "" {
-			return "", usagef("profile %q uses a public application (no client secret), and the UPST exchange needs a confidential one: register a confidential application in the domain and give its secret in %s (see docs/oci.md)", p.Name, config.EnvClientSecret)
+			// The profile does not say its application is confidential
+			// (a missing secret of a confidential one failed above).
+			return "", usagef("profile %q signs in with the public application %s, and the OCI token exchange needs a confidential application: sign in with a profile for the confidential one (`idcsctl login -p oci --client-id <its client id>`, its secret in %s, with --save-secret to keep it), then run `idcsctl -p oci oci session` (see docs/oci.md)", p.Name, p.ClientID, config.EnvClientSecret)
 		}
 		upst, err := oci.Exchange(ctx, oci.ExchangeRequest{
 			HTTP: c.HTTP, TokenEndpoint: c.Metadata.TokenEndpoint,
 			ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 			SubjectToken: t.AccessToken, PublicKey: pub,
 		})
-		var pe *auth.ProviderError
-		if errors.As(err, &pe) {
-			return "", fmt.Errorf("the domain refused to exchange the sign-in for an OCI session: %w; the domain needs an active Identity Propagation Trust that accepts this application's tokens (see docs/oci.md)", err)
+		var refused *oci.RefusedError
+		if errors.As(err, &refused) {
+			return "", &ociRefusedError{refused: refused, profile: p.Name, clientID: c.ClientID}
 		}
 		return upst, err
 	}
@@ -324,4 +326,32 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 		tw.row(s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), dash(s.Region), state, s.ConfigFile)
 	}
 	return tw.flush()
+}
+
+// ociRefusedError is the domain's refusal of the UPST exchange, with the
+// fix that belongs to its code: the domain's set-up for invalid_grant and
+// unauthorized_client (an administrator's action, never a new sign-in: the
+// sign-in was refreshed just before), the application's credentials for
+// invalid_client.
+type ociRefusedError struct {
+	refused           *oci.RefusedError
+	profile, clientID string
+}
+
+func (e *ociRefusedError) Error() string {
+	return strings.TrimRight(e.refused.Error(), ". ") + "; " + e.fix()
+}
+
+func (e *ociRefusedError) Unwrap() error { return e.refused }
+
+func (e *ociRefusedError) fix() string {
+	switch e.refused.Code {
+	case "invalid_grant":
+		return fmt.Sprintf("this is the domain's Identity Propagation Trust, not your sign-in (signing in again changes nothing): an administrator of the domain must create (or activate) an Identity Propagation Trust for the domain's tokens whose clientClaimValues lists the client id %s (see docs/oci.md)", e.clientID)
+	case "unauthorized_client":
+		return fmt.Sprintf("the application %s may not exchange tokens: an administrator of the domain must add its client id to the Identity Propagation Trust's clientClaimValues and allow it the token exchange grant (see docs/oci.md)", e.clientID)
+	case "invalid_client":
+		return fmt.Sprintf("the domain did not accept the client id and secret of the application %s: check the secret (%s, or keep it anew with `idcsctl login -p %s --save-secret`) and that the application is activated", e.clientID, config.EnvClientSecret, e.profile)
+	}
+	return "see docs/oci.md for what the exchange needs"
 }

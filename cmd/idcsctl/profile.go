@@ -216,7 +216,8 @@ func newProfileRmCmd(a *app) *cobra.Command {
 		Aliases: []string{"remove"},
 		Short:   "Log a profile out and delete it from the config file",
 		Long: `Log NAME out (revoke its tokens at the domain, as idcsctl logout does, and
-forget them), then delete its table from the config file. When it was the
+forget them), forget the client secret login --save-secret kept for it, then
+delete its table from the config file. When it was the
 default profile, no profile is the default any more.`,
 		Example: `  idcsctl profile rm lab
   idcsctl profile rm lab --no-revoke   # the domain is gone: only forget`,
@@ -257,6 +258,13 @@ func runProfileRm(ctx context.Context, a *app, o *profileRmOptions) error {
 	// valid at the domain with nothing here to revoke them.
 	if err := a.logoutProfile(ctx, p, o.noRevoke); err != nil {
 		return fmt.Errorf("profile %q was not removed, since logging it out failed: %w", o.name, err)
+	}
+	// The client secret is a credential of the profile: it goes with it.
+	if store.HasSecret(dir, o.name) {
+		if err := a.forgetClientSecret(ctx, o.name); err != nil {
+			return fmt.Errorf("profile %q was not removed: %w", o.name, err)
+		}
+		fmt.Fprintf(a.deps.Stderr, "Removed the client secret kept for profile %q.\n", o.name)
 	}
 	if !inFile {
 		return nil
