@@ -32,6 +32,18 @@ func (a *app) checkOCI(ctx context.Context, r *doctorReport, p *config.Resolved)
 		r.add("oci exchange", checkWarn, fmt.Sprintf("profile %q signs in with the public application %s, and the UPST exchange needs a confidential one", p.Name, p.ClientID),
 			"sign in with a profile for the confidential application: `idcsctl login -p oci --client-id <its client id>` with its secret in "+config.EnvClientSecret+" (see docs/oci.md)")
 	}
+	if program, err := oci.FindSigner(); err != nil {
+		r.add("oci signer", checkWarn, fmt.Sprintf("%s, which fetch --oci signs with, is neither beside idcsctl nor on PATH", oci.SignerProgram), oci.SignerFix)
+	} else {
+		r.add("oci signer", checkOK, program, "")
+	}
+	if p.OCIRegion != "" {
+		if w := regionWarning(p.OCIRegion); w != "" {
+			r.add("oci region", checkWarn, w, "run `idcsctl oci session --region REGION` with a known region (it is remembered)")
+		} else {
+			r.add("oci region", checkOK, p.OCIRegion, "")
+		}
+	}
 	now := a.deps.Now()
 	for _, rec := range recs.Sessions {
 		name := "oci session " + rec.Name

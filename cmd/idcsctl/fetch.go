@@ -118,6 +118,7 @@ file with -O/--output-file FILE.`,
 	f.StringVar(&o.ociSession, "oci-session", "", "with --oci: the OCI session to sign with (default idcsctl-<profile>)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
 	f.StringVar(&o.overrides.CAFile, "ca-file", "", "PEM file of an extra CA to trust (a corporate TLS proxy)")
+	_ = cmd.RegisterFlagCompletionFunc("oci-session", a.completeOCISessions)
 	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,8 +75,18 @@ in the domain: see docs/oci.md.`,
 			return runOCISession(cmd.Context(), a, o)
 		},
 	}
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.completeOCISessions(cmd, args, toComplete)
+	}
 	f := cmd.Flags()
 	f.StringVar(&o.region, "region", "", "OCI region of the session, e.g. us-ashburn-1 (remembered in the profile)")
+	// A function, so the list is made only when a shell asks.
+	_ = cmd.RegisterFlagCompletionFunc("region", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return withPrefix(oci.Regions(), toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
 	f.StringVar(&o.ociConfig, "oci-config", "", "OCI config file to write the session's section in (default ~/.oci/config)")
 	f.DurationVar(&o.margin, "margin", oci.DefaultMargin, "exchange anew when the UPST expires within this long")
 	f.BoolVar(&o.status, "status", false, "show the OCI sessions idcsctl made, without the network")
@@ -210,6 +221,9 @@ func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Re
 	region, err := a.ociRegion(ctx, p, o, recs)
 	if err != nil {
 		return nil, err
+	}
+	if w := regionWarning(region); w != "" {
+		fmt.Fprintln(a.deps.Stderr, "warning: "+w)
 	}
 	s, err := oci.Ensure(ctx, oci.EnsureOptions{
 		Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
@@ -354,4 +368,52 @@ func (e *ociRefusedError) fix() string {
 		return fmt.Sprintf("the domain did not accept the client id and secret of the application %s: check the secret (%s, or keep it anew with `idcsctl login -p %s --save-secret`) and that the application is activated", e.clientID, config.EnvClientSecret, e.profile)
 	}
 	return "see docs/oci.md for what the exchange needs"
+}
+
+// regionWarning says that region is not one the OCI Go SDK knows, and
+// which known region is nearest, or "" for a known region. A region newer
+// than the SDK may be real, so it is a warning, never a refusal.
+func regionWarning(region string) string {
+	if oci.KnownRegion(region) {
+		return ""
+	}
+	msg := fmt.Sprintf("the OCI Go SDK knows no region %q", region)
+	if near := config.Suggest(region, oci.Regions()); len(near) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", near[0])
+	}
+	return msg + "; the oci CLI and the SDKs may not find its endpoints (`idcsctl oci session --region <TAB>` lists the known ones)"
+}
+
+// completeOCISessions offers the names of the OCI sessions the profile
+// made, and its default session name.
+func (a *app) completeOCISessions(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	f, err := a.loadConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	profile, err := f.ProfileName(a.deps.Getenv, a.global.profile)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names := []string{"idcsctl-" + profile}
+	if path, err := a.ociRecordsPath(profile); err == nil {
+		if recs, err := oci.LoadRecords(path); err == nil {
+			for _, r := range recs.Sessions {
+				names = append(names, r.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return withPrefix(slices.Compact(names), toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// withPrefix keeps the names that start with prefix.
+func withPrefix(names []string, prefix string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

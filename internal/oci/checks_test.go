@@ -359,3 +359,24 @@ func TestExchangeRedactsEverySecretTheDomainQuotes(t *testing.T) {
 		t.Fatalf("the error lost the domain's words: %s", msg)
 	}
 }
+
+func TestFindSignerSaysToReinstallWhatShipsIt(t *testing.T) {
+	// The test binary's folder has no idcsctl-ocisign, and PATH is empty.
+	t.Setenv("PATH", t.TempDir())
+	_, err := FindSigner()
+	if !errors.Is(err, ErrNoSigner) {
+		t.Fatalf("FindSigner = %v, want ErrNoSigner", err)
+	}
+	for _, want := range []string{"reinstall the idcsctl package", "release archive", "go install github.com/idcsctl/idcsctl/cmd/idcsctl-ocisign@latest", "nor on PATH"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	// On PATH, it is found.
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, SignerProgram), []byte("#!/bin/sh\n"), 0o755))
+	t.Setenv("PATH", dir)
+	if p, err := FindSigner(); err != nil || p != filepath.Join(dir, SignerProgram) {
+		t.Fatalf("FindSigner = %q, %v", p, err)
+	}
+}

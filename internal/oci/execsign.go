@@ -51,7 +51,11 @@ func FindSigner() (string, error) {
 	if p, ok := FindProgram(SignerProgram); ok {
 		return p, nil
 	}
-	return "", fmt.Errorf("OCI requests are signed with the OCI Go SDK through %s, which is not beside %s nor on PATH: install it with `go install github.com/idcsctl/idcsctl/cmd/%s@latest`", SignerProgram, filepath.Base(os.Args[0]), SignerProgram)
+	where := "beside " + filepath.Base(os.Args[0])
+	if self, err := os.Executable(); err == nil {
+		where += " (" + filepath.Dir(self) + ")"
+	}
+	return "", fmt.Errorf("%w: OCI requests are signed with the OCI Go SDK through %s, which is neither %s nor on PATH: %s", ErrNoSigner, SignerProgram, where, SignerFix)
 }
 
 // FindProgram locates program name (idcsctl's own programs ship
@@ -72,6 +76,14 @@ func FindProgram(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// ErrNoSigner means the signer program is neither beside idcsctl nor on
+// PATH.
+var ErrNoSigner = errors.New("the OCI request signer is missing")
+
+// SignerFix is how to get the signer program back: every package and
+// archive ships it beside idcsctl, and a go install needs its own.
+const SignerFix = "reinstall the idcsctl package (.deb, .rpm, .apk, Homebrew, Scoop) or unpack the whole release archive, which ship it beside idcsctl; with go install, also run `go install github.com/idcsctl/idcsctl/cmd/" + SignerProgram + "@latest`"
 
 func (s *ExecSigner) run(ctx context.Context, in any, args ...string) (*SignOutput, error) {
 	var stdin bytes.Buffer
