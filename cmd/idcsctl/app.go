@@ -281,14 +281,35 @@ func (a *app) discoverer(hc *http.Client) (*auth.Discoverer, error) {
 }
 
 // client builds the provider client for the profile, reading the
-// discovery document from the cache when it is fresh.
+// discovery document from the cache when it is fresh, for what needs no
+// client secret (discovery, userinfo, SCIM, the browser sign-out): a
+// confidential application's secret that is not available now leaves it
+// without one. What the token endpoint does needs clientWith.
 func (a *app) client(ctx context.Context, p *config.Resolved) (*auth.Client, error) {
-	return a.clientWith(ctx, p, "")
+	secret, err := a.clientSecret(ctx, p)
+	var missing *missingSecretError
+	if err != nil && !errors.As(err, &missing) {
+		return nil, err
+	}
+	return a.newClient(ctx, p, secret)
 }
 
-// clientWith is client with the client secret given (login's
-// --client-secret-stdin), or, when secret is "", the profile's own.
+// clientWith builds the client for the token endpoint (sign-in, refresh,
+// revocation, the UPST exchange), with the client secret given (login's
+// --client-secret-stdin), or, when secret is "", the profile's own: a
+// confidential application's missing secret is a *missingSecretError.
 func (a *app) clientWith(ctx context.Context, p *config.Resolved, secret string) (*auth.Client, error) {
+	if secret == "" {
+		var err error
+		if secret, err = a.clientSecret(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return a.newClient(ctx, p, secret)
+}
+
+// newClient builds the provider client with exactly this client secret.
+func (a *app) newClient(ctx context.Context, p *config.Resolved, secret string) (*auth.Client, error) {
 	domain, err := requireDomain(p)
 	if err != nil {
 		return nil, err
@@ -307,11 +328,6 @@ func (a *app) clientWith(ctx context.Context, p *config.Resolved, secret string)
 	md, err := disc.Discover(ctx, domain)
 	if err != nil {
 		return nil, fmt.Errorf("read the discovery document of %s: %w", domain, err)
-	}
-	if secret == "" {
-		if secret, err = a.clientSecret(ctx, p); err != nil {
-			return nil, err
-		}
 	}
 	c := &auth.Client{
 		Metadata:     md,
@@ -347,7 +363,7 @@ func (a *app) manager(ctx context.Context, p *config.Resolved) (*session.Manager
 		Store:   st,
 		LockDir: dir,
 		Refresher: func(ctx context.Context) (session.Refresher, error) {
-			return a.client(ctx, p)
+			return a.clientWith(ctx, p, "")
 		},
 		Margin:  session.DefaultMargin,
 		Timeout: p.NetworkTimeout,

@@ -321,7 +321,7 @@ func (a *app) removeOCISessions(profile string) error {
 // revoke asks the domain to revoke the tokens; failures are told, not
 // fatal, since the local tokens are deleted either way.
 func (a *app) revoke(ctx context.Context, p *config.Resolved, t *store.Token) {
-	c, err := a.client(ctx, p)
+	c, err := a.clientWith(ctx, p, "")
 	if err != nil {
 		fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the tokens of profile %q at the domain: %v\n", p.Name, err)
 		return

@@ -278,7 +278,7 @@ func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
 		if err != nil {
 			return "", err
 		}
-		c, err := a.client(ctx, p)
+		c, err := a.clientWith(ctx, p, "")
 		if err != nil {
 			return "", err
 		}
