@@ -17,27 +17,6 @@ import (
 // confidential (config.Profile.Confidential), so a secret that cannot be
 // found now is named as missing, never taken for a public application.
 
-// missingSecretError is a confidential application's secret that is not
-// available now: it says where it was looked for and how to provide it.
-type missingSecretError struct {
-	profile, clientID string
-	// cause is why a kept secret could not be read (a locked keyring, a
-	// secret file with loose permissions), or nil when none is kept.
-	cause error
-}
-
-func (e *missingSecretError) Error() string {
-	how := fmt.Sprintf("set %s, or keep it for this profile with `idcsctl login -p %s --save-secret` (the secret in %s or piped to --client-secret-stdin)",
-		config.EnvClientSecret, e.profile, config.EnvClientSecret)
-	if e.cause != nil {
-		return fmt.Sprintf("profile %q uses the confidential application %s, and its kept client secret cannot be read now: %v; or set %s", e.profile, e.clientID, e.cause, config.EnvClientSecret)
-	}
-	return fmt.Sprintf("profile %q uses the confidential application %s, and its client secret is not available here (%s is not set, and none is kept for the profile): %s",
-		e.profile, e.clientID, config.EnvClientSecret, how)
-}
-
-func (e *missingSecretError) Unwrap() error { return e.cause }
-
 // secretStore opens where the profile's client secret is kept: the same
 // kind of place as its tokens.
 func (a *app) secretStore(ctx context.Context, p *config.Resolved) (*store.Secrets, error) {
@@ -78,8 +57,7 @@ func (a *app) clientSecret(ctx context.Context, p *config.Resolved) (string, err
 		if !p.Confidential && cause == nil {
 			return nil
 		}
-		// A setting to provide, as a missing domain is: exit 2.
-		return &usageError{&missingSecretError{profile: p.Name, clientID: p.ClientID, cause: cause}}
+		return missingSecret(p.Name, p.ClientID, cause)
 	}
 	dir, err := a.stateDir()
 	if err != nil {

@@ -430,7 +430,7 @@ func (a *app) checkSecret(ctx context.Context, r *doctorReport, p *config.Resolv
 	var missing *missingSecretError
 	switch {
 	case errors.As(err, &missing):
-		fix := fmt.Sprintf("set %s, or keep it with `idcsctl login -p %s --save-secret` (the secret in %s or piped to --client-secret-stdin)", config.EnvClientSecret, p.Name, config.EnvClientSecret)
+		fix := secretFix(p.Name)
 		detail := fmt.Sprintf("missing: profile %q uses the confidential application %s, and %s is not set and no secret is kept for it", p.Name, p.ClientID, config.EnvClientSecret)
 		if missing.cause != nil {
 			detail = fmt.Sprintf("unreadable: the kept secret of the confidential application %s cannot be read now (%v)", p.ClientID, missing.cause)

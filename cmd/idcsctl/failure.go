@@ -42,6 +42,7 @@ import (
 
 	"github.com/idcsctl/idcsctl/internal/auth"
 	"github.com/idcsctl/idcsctl/internal/config"
+	"github.com/idcsctl/idcsctl/internal/oci"
 	"github.com/idcsctl/idcsctl/internal/session"
 )
 
@@ -532,4 +533,62 @@ func portSetting(file *config.File, p *config.Resolved, o config.Overrides) stri
 		return "from redirect_ports " + where
 	}
 	return "the default ports; set others with --port or redirect_ports in the profile"
+}
+
+// missingSecretError is a confidential application's secret that is not
+// available now: not the sign-in's fault, and not a public application.
+// It says where the secret was looked for and how to provide it.
+type missingSecretError struct {
+	profile, clientID string
+	// cause is why a kept secret could not be read (a locked keyring, a
+	// secret file with loose permissions), or nil when none is kept.
+	cause error
+}
+
+func (e *missingSecretError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("profile %q uses the confidential application %s, and its kept client secret cannot be read now: %v; or set %s", e.profile, e.clientID, e.cause, config.EnvClientSecret)
+	}
+	return fmt.Sprintf("profile %q uses the confidential application %s, and its client secret is not available here (%s is not set, and none is kept for the profile): %s",
+		e.profile, e.clientID, config.EnvClientSecret, secretFix(e.profile))
+}
+
+func (e *missingSecretError) Unwrap() error { return e.cause }
+
+// secretFix is how to provide a confidential application's secret.
+func secretFix(profile string) string {
+	return fmt.Sprintf("set %s, or keep it for this profile with `idcsctl login -p %s --save-secret` (the secret in %s or piped to --client-secret-stdin)", config.EnvClientSecret, profile, config.EnvClientSecret)
+}
+
+// missingSecret is a confidential application's missing secret: a setting
+// to provide, as a missing domain is (exit 2).
+func missingSecret(profile, clientID string, cause error) error {
+	return &usageError{&missingSecretError{profile: profile, clientID: clientID, cause: cause}}
+}
+
+// publicApplication is a UPST exchange asked of a profile whose
+// application is public: the fix is a profile for the confidential one,
+// not a secret for this one (exit 2, no exchange tried).
+func publicApplication(profile, clientID string) error {
+	return usagef("profile %q signs in with the public application %s, and the OCI token exchange needs a confidential application: sign in with a profile for the confidential one (`idcsctl login -p oci --client-id <its client id>`, its secret in %s, with --save-secret to keep it), then run `idcsctl -p oci oci session` (see docs/oci.md)", profile, clientID, config.EnvClientSecret)
+}
+
+// exchangeRefused words the domain's refusal of the UPST exchange with the
+// fix that belongs to its code. The sign-in was refreshed just before, so
+// a refusal is never a dead sign-in: invalid_grant and unauthorized_client
+// are the domain's set-up (an administrator's action on the Identity
+// Propagation Trust), invalid_client the application's credentials.
+func exchangeRefused(refused *oci.RefusedError, profile, clientID string) error {
+	var fix string
+	switch refused.Code {
+	case "invalid_grant":
+		fix = fmt.Sprintf("this is the domain's Identity Propagation Trust, not your sign-in (signing in again changes nothing): an administrator of the domain must create (or activate) an Identity Propagation Trust for the domain's tokens whose clientClaimValues lists the client id %s (see docs/oci.md)", clientID)
+	case "unauthorized_client":
+		fix = fmt.Sprintf("the application %s may not exchange tokens: an administrator of the domain must add its client id to the Identity Propagation Trust's clientClaimValues and allow it the token exchange grant (see docs/oci.md)", clientID)
+	case "invalid_client":
+		fix = fmt.Sprintf("the domain did not accept the client id and secret of the application %s: check the secret (%s, or keep it anew with `idcsctl login -p %s --save-secret`) and that the application is activated", clientID, config.EnvClientSecret, profile)
+	default:
+		fix = "see docs/oci.md for what the exchange needs"
+	}
+	return failWith(refused, strings.TrimRight(refused.Error(), ". "), fix)
 }

@@ -285,7 +285,7 @@ func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
 		if c.ClientSecret == "" {
 			// The profile does not say its application is confidential
 			// (a missing secret of a confidential one failed above).
-			return "", usagef("profile %q signs in with the public application %s, and the OCI token exchange needs a confidential application: sign in with a profile for the confidential one (`idcsctl login -p oci --client-id <its client id>`, its secret in %s, with --save-secret to keep it), then run `idcsctl -p oci oci session` (see docs/oci.md)", p.Name, p.ClientID, config.EnvClientSecret)
+			return "", publicApplication(p.Name, p.ClientID)
 		}
 		upst, err := oci.Exchange(ctx, oci.ExchangeRequest{
 			HTTP: c.HTTP, TokenEndpoint: c.Metadata.TokenEndpoint,
@@ -294,7 +294,7 @@ func (a *app) ociExchanger(p *config.Resolved) oci.Exchanger {
 		})
 		var refused *oci.RefusedError
 		if errors.As(err, &refused) {
-			return "", &ociRefusedError{refused: refused, profile: p.Name, clientID: c.ClientID}
+			return "", exchangeRefused(refused, p.Name, c.ClientID)
 		}
 		return upst, err
 	}
@@ -340,34 +340,6 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 		tw.row(s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), dash(s.Region), state, s.ConfigFile)
 	}
 	return tw.flush()
-}
-
-// ociRefusedError is the domain's refusal of the UPST exchange, with the
-// fix that belongs to its code: the domain's set-up for invalid_grant and
-// unauthorized_client (an administrator's action, never a new sign-in: the
-// sign-in was refreshed just before), the application's credentials for
-// invalid_client.
-type ociRefusedError struct {
-	refused           *oci.RefusedError
-	profile, clientID string
-}
-
-func (e *ociRefusedError) Error() string {
-	return strings.TrimRight(e.refused.Error(), ". ") + "; " + e.fix()
-}
-
-func (e *ociRefusedError) Unwrap() error { return e.refused }
-
-func (e *ociRefusedError) fix() string {
-	switch e.refused.Code {
-	case "invalid_grant":
-		return fmt.Sprintf("this is the domain's Identity Propagation Trust, not your sign-in (signing in again changes nothing): an administrator of the domain must create (or activate) an Identity Propagation Trust for the domain's tokens whose clientClaimValues lists the client id %s (see docs/oci.md)", e.clientID)
-	case "unauthorized_client":
-		return fmt.Sprintf("the application %s may not exchange tokens: an administrator of the domain must add its client id to the Identity Propagation Trust's clientClaimValues and allow it the token exchange grant (see docs/oci.md)", e.clientID)
-	case "invalid_client":
-		return fmt.Sprintf("the domain did not accept the client id and secret of the application %s: check the secret (%s, or keep it anew with `idcsctl login -p %s --save-secret`) and that the application is activated", e.clientID, config.EnvClientSecret, e.profile)
-	}
-	return "see docs/oci.md for what the exchange needs"
 }
 
 // regionWarning says that region is not one the OCI Go SDK knows, and
