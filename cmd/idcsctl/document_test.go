@@ -23,14 +23,16 @@ import (
 var outputDocs = map[string]struct {
 	heading string
 	shape   any
+	subset  bool // the section documents a larger document (login's is whoami's without its extras)
 }{
-	"idcsctl status":       {"## `idcsctl status -o json`", statusJSON{}},
-	"idcsctl token":        {"## `idcsctl token -o json`", tokenJSON{}},
-	"idcsctl whoami":       {"## `idcsctl whoami -o json` and `idcsctl login -o json`", whoamiJSON{}},
-	"idcsctl profile list": {"## `idcsctl profile list -o json`", profileListJSON{}},
-	"idcsctl doctor":       {"## `idcsctl doctor -o json`", doctorReport{}},
-	"idcsctl oci session":  {"## `idcsctl oci session -o json`", ociSessionJSON{}},
-	"idcsctl version":      {"## `idcsctl version -o json`", buildinfo.Info{}},
+	"idcsctl login":        {"## `idcsctl whoami -o json` and `idcsctl login -o json`", identity{}, true},
+	"idcsctl status":       {"## `idcsctl status -o json`", statusJSON{}, false},
+	"idcsctl token":        {"## `idcsctl token -o json`", tokenJSON{}, false},
+	"idcsctl whoami":       {"## `idcsctl whoami -o json` and `idcsctl login -o json`", whoamiJSON{}, false},
+	"idcsctl profile list": {"## `idcsctl profile list -o json`", profileListJSON{}, false},
+	"idcsctl doctor":       {"## `idcsctl doctor -o json`", doctorReport{}, false},
+	"idcsctl oci session":  {"## `idcsctl oci session -o json`", ociSessionJSON{}, false},
+	"idcsctl version":      {"## `idcsctl version -o json`", buildinfo.Info{}, false},
 }
 
 var docFieldRE = regexp.MustCompile("^\\| `([a-z_]+)` \\|")
@@ -59,6 +61,13 @@ func TestOutputDocsListEveryField(t *testing.T) {
 		fieldNames(reflect.TypeOf(d.shape), names)
 		want := slices.Sorted(maps.Keys(names))
 		got := slices.Compact(slices.Sorted(slices.Values(sections[d.heading])))
+		if d.subset {
+			want = slices.DeleteFunc(want, func(f string) bool { return slices.Contains(got, f) })
+			if len(want) > 0 {
+				t.Errorf("%s: docs/output.md section %q lacks the fields %v", path, d.heading, want)
+			}
+			continue
+		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: docs/output.md section %q lists the fields\n%v\nthe document has\n%v", path, d.heading, got, want)
 		}

@@ -51,6 +51,7 @@ type loginOptions struct {
 	// profile lock, the profile has a valid token: a sign-in for kubectl
 	// that waited for another one has nothing left to do.
 	unlessSignedIn bool
+	doc            docFlags
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -85,6 +86,7 @@ the sign-in page (the domain answers access_denied), or no sign-in within
 See docs/login.md for every way to sign in.`,
 		Example: `  idcsctl login --domain https://idcs-1234.identity.oraclecloud.com --client-id 0a1b2c...
   idcsctl login -p work
+  idcsctl login -p work --jq .user_name   # who signed in, for a script
   idcsctl login --no-browser        # print the URL, open it yourself
   idcsctl login --paste             # sign in elsewhere, paste the address back
   idcsctl login --device            # enter a code on another device
@@ -116,6 +118,7 @@ See docs/login.md for every way to sign in.`,
 	f.StringVar(&o.prompt, "prompt", "", "ask the domain to show its sign-in page again (login), let the person pick an account (select_account), ask for consent again (consent), or sign in only from the browser's existing session (none)")
 	f.StringVar(&o.loginHint, "login-hint", "", "user name the domain's sign-in page is to expect (login_hint): sign in as someone else than the browser's session")
 	_ = cmd.RegisterFlagCompletionFunc("prompt", cobra.FixedCompletions(promptValues, cobra.ShellCompDirectiveNoFileComp))
+	addDocFlags(cmd, &o.doc)
 	return cmd
 }
 
@@ -124,6 +127,10 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 	// so Ctrl-C ends it as "cancelled" (exit 3) from the start.
 	a.watchInterrupts()
 	if err := o.check(); err != nil {
+		return err
+	}
+	doc, err := a.document(&o.doc, "login", identity{})
+	if err != nil {
 		return err
 	}
 	file, p, err := a.resolve(o.overrides)
@@ -219,8 +226,8 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not save profile %q: %v\n", p.Name, err)
 	}
 	sum := summarize(p, st.Name(), tok)
-	if a.global.output == "json" {
-		return writeJSON(a.deps.Stdout, sum)
+	if doc != nil {
+		return doc.write(ctx, a.deps.Stdout, sum)
 	}
 	fmt.Fprintf(a.deps.Stderr, "Signed in to %s as %s (profile %s, tokens in %s, access token valid until %s).\n",
 		domain, sum.displayUser(), p.Name, st.Name(), a.when(tok.Expiry))
