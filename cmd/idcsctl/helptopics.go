@@ -66,6 +66,8 @@ Keys of a [profiles.NAME] table:
   ca_file         a PEM file of an extra CA to trust
   timeout         the network timeout, a duration such as "30s" (at most "1h")
   oci_region      the region of oci session (remembered from --region)
+  confidential    true: the application has a client secret (never in the
+                  file), so a command without one says it is missing
 
 A flag wins over the environment (idcsctl help environment), which wins over
 the file. A file or folder other users can write, an unknown key or a bad value

@@ -56,9 +56,16 @@ func TestHelpTopicsAgreeWithDocs(t *testing.T) {
 		var doc []string
 		_, precedence, _ := strings.Cut(configDoc, "## Precedence\n")
 		precedence, _, _ = strings.Cut(precedence, "\n## ")
-		for _, m := range regexp.MustCompile("(?m)^\\|[^|]*\\|[^|]*\\|[^|]*\\| `([a-z_]+)`").FindAllStringSubmatch(precedence, -1) {
-			if m[1] != "default_profile" {
-				doc = append(doc, m[1])
+		key := regexp.MustCompile("`([a-z_]+)(?:`| = )")
+		for _, row := range strings.Split(precedence, "\n") {
+			cells := strings.Split(row, "|")
+			if len(cells) < 6 {
+				continue
+			}
+			for _, m := range key.FindAllStringSubmatch(cells[4], -1) {
+				if m[1] != "default_profile" {
+					doc = append(doc, m[1])
+				}
 			}
 		}
 		slices.Sort(doc)
