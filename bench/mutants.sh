@@ -202,11 +202,8 @@ mutant file-owner-read internal/store/file.go \
   ./internal/store
 
 mutant atomic-file-write internal/atomicfile/atomicfile.go \
-  'func Write(path string, data []byte, mode fs.FileMode) (err error) {' \
-  'func Write(path string, data []byte, mode fs.FileMode) (err error) {
-	if true {
-		return os.WriteFile(path, data, mode)
-	}' \
+  '	return write(path, data, mode, nil)' \
+  '	return os.WriteFile(path, data, mode)' \
   './internal/store:TestFileStore'
 
 mutant file-read-race internal/store/file_unix.go \
@@ -304,8 +301,8 @@ mutant oci-person-section-taken internal/oci/session.go \
   './internal/oci:TestEnsureLeavesTheConfigAloneOnFailure' './cmd/idcsctl:TestScripts$/oci_badinput'
 
 mutant oci-remove-takes-persons-files internal/oci/session.go \
-  'if err := os.Remove(p.Dir); err == nil {' \
-  'if err := os.RemoveAll(p.Dir); err == nil {' \
+  'if ok, err := removeEmptyDir(p.Dir); ok {' \
+  'if ok, err := true, os.RemoveAll(p.Dir); ok {' \
   './internal/oci:TestRemoveLeavesThePersonsFilesInTheSessionFolder'
 
 mutant oci-token-file-mode internal/oci/session.go \
