@@ -47,7 +47,9 @@ profile, whether the domain's discovery document can be read (network, proxy,
 CA), the redirect URIs to register in the IDCS application and whether their
 ports are free, the OS keyring (D-Bus, Secret Service, locked), the stored
 tokens, the client secret, and whether a browser can open here (display, WSL,
-SSH). Each check is OK, WARN or FAIL, with a fix.
+SSH). Each check is OK, WARN or FAIL, with a fix. Below the checks it lists
+the redirect URIs to register, and the post-logout redirect URLs
+(http://127.0.0.1:PORT/signed-out) that logout --browser needs.
 
 Exits 1 when any check fails.`,
 		Example: `  idcsctl doctor
@@ -84,6 +86,9 @@ type doctorReport struct {
 	Profile      string   `json:"profile,omitempty"`
 	Config       string   `json:"config,omitempty"`
 	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	// PostLogoutURIs are where the domain sends the browser back after
+	// logout --browser: the application's post-logout redirect URLs.
+	PostLogoutURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	Checks       []check  `json:"checks"`
 }
 
@@ -154,6 +159,12 @@ func (a *app) writeDoctorText(w io.Writer, r *doctorReport, failed, warned int) 
 	if len(r.RedirectURIs) > 0 {
 		fmt.Fprintln(w, "\nRedirect URIs to register in the IDCS application:")
 		for _, u := range r.RedirectURIs {
+			fmt.Fprintf(w, "  %s\n", u)
+		}
+	}
+	if len(r.PostLogoutURIs) > 0 {
+		fmt.Fprintln(w, "\nPost-logout redirect URLs to register, for `idcsctl logout --browser`:")
+		for _, u := range r.PostLogoutURIs {
 			fmt.Fprintf(w, "  %s\n", u)
 		}
 	}
@@ -283,6 +294,7 @@ func (a *app) checkScopes(ctx context.Context, r *doctorReport, p *config.Resolv
 // ports are free now.
 func (a *app) checkRedirect(r *doctorReport, p *config.Resolved) {
 	r.RedirectURIs = redirectURIs(p)
+	r.PostLogoutURIs = postLogoutURIs(p)
 	host, ports, err := redirectPorts(p)
 	if err != nil {
 		r.add("redirect", checkFail, err.Error(), "use a redirect URI like http://127.0.0.1:8000/callback")
@@ -300,10 +312,14 @@ func (a *app) checkRedirect(r *doctorReport, p *config.Resolved) {
 		}
 		ln.Close()
 	}
-	detail := fmt.Sprintf("%d redirect URIs to register (listed below)", len(r.RedirectURIs))
+	detail := fmt.Sprintf("%s to register (listed below)", plural(len(r.RedirectURIs), "redirect URI"))
 	switch {
 	case len(busy) == 0:
-		r.add("redirect", checkOK, detail+"; their ports are free", "")
+		free := "; their ports are free"
+		if len(ports) == 1 {
+			free = "; its port is free"
+		}
+		r.add("redirect", checkOK, detail+free, "")
 	case len(busy) < len(ports):
 		r.add("redirect", checkWarn, fmt.Sprintf("%s; port %s is in use now, so login will use the next one", detail, strings.Join(busy, ", ")),
 			"stop the program on that port, or leave it: the next port works if its redirect URI is registered")
@@ -311,6 +327,27 @@ func (a *app) checkRedirect(r *doctorReport, p *config.Resolved) {
 		r.add("redirect", checkFail, fmt.Sprintf("%s; every port is in use now: %s", detail, strings.Join(busy, ", ")),
 			"stop the program that holds one, or pass --port N with a free port and register http://127.0.0.1:N/callback")
 	}
+}
+
+// postLogoutURIs are the post-logout redirect URLs logout --browser may
+// send, as auth.SignOut makes them: the path auth.PostLogoutPath on each
+// host and port of the sign-in redirect.
+func postLogoutURIs(p *config.Resolved) []string {
+	if p.RedirectURL != "" {
+		u, err := url.Parse(p.RedirectURL)
+		if err != nil || u.Port() == "0" {
+			return nil
+		}
+		u.Path, u.RawPath = auth.PostLogoutPath, ""
+		return []string{u.String()}
+	}
+	var out []string
+	for _, port := range p.RedirectPorts {
+		if port > 0 {
+			out = append(out, fmt.Sprintf("http://127.0.0.1:%d%s", port, auth.PostLogoutPath))
+		}
+	}
+	return out
 }
 
 // redirectPorts is where login listens: the redirect URI's host and port,

@@ -226,6 +226,10 @@ func runLogin(ctx context.Context, a *app, o *loginOptions) error {
 		fmt.Fprintf(a.deps.Stderr, "warning: signed in, but could not save profile %q: %v\n", p.Name, err)
 	}
 	sum := summarize(p, st.Name(), tok)
+	if o.loginHint != "" && !sum.isUser(o.loginHint) {
+		fmt.Fprintf(a.deps.Stderr, "Note: --login-hint asked for %s, but the domain signed in %s (a browser session, or another account picked on its page). To sign in as %s, run `%s`.\n",
+			o.loginHint, sum.displayUser(), o.loginHint, loginCommand(p.Name, "--prompt", "login", "--login-hint", o.loginHint))
+	}
 	if doc != nil {
 		return doc.write(ctx, a.deps.Stdout, sum)
 	}
@@ -321,7 +325,9 @@ func (a *app) signIn(ctx context.Context, client *auth.Client, file *config.File
 	if !o.paste && !o.device {
 		elsewhere = "(--paste and --device sign in with a browser on another machine.)"
 	}
-	plan := a.planBrowser(o.noBrowser, o.browserCommand, elsewhere, o.device)
+	// --paste and --device are made for a browser on another machine: no
+	// word about why none opens here.
+	plan := a.planBrowser(o.noBrowser, o.browserCommand, elsewhere, o.device || o.paste)
 	if o.device {
 		timeout := time.Duration(0)
 		if o.timeoutSet {
@@ -365,7 +371,7 @@ type browserPlan struct {
 // planBrowser decides whether to start a browser (command, when set, is
 // --browser-command), and says in one line why not when the machine has
 // none to start, followed by elsewhere, a hint of what else to do, when set;
-// silent says nothing.
+// silent says nothing (the ways to sign in with a browser elsewhere).
 func (a *app) planBrowser(noBrowser bool, command, elsewhere string, silent bool) browserPlan {
 	if noBrowser {
 		return browserPlan{ssh: a.sshDestination()}

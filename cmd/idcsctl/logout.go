@@ -94,11 +94,17 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 			targets = append(targets, cur)
 		}
 	}
-	var idToken string
+	var (
+		idToken   string
+		noIDToken string // why there is none, in the sign-out's message
+	)
 	if o.browser {
 		// The sign-out waits on the person: Ctrl-C ends it, and says what is left.
 		a.watchInterrupts()
 		idToken = a.storedIDToken(ctx, cur)
+		if a.storedToken(ctx, cur) == nil {
+			noIDToken = fmt.Sprintf("Profile %q was not signed in here", cur.Name)
+		}
 	}
 	var errs []error
 	forgotten := false // the profile whose browser session ends lost its tokens here
@@ -133,7 +139,7 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions) error {
 		}
 	}
 	if o.browser {
-		if err := a.browserSignOut(ctx, cur, idToken, o, forgotten); err != nil {
+		if err := a.browserSignOut(ctx, cur, idToken, noIDToken, o, forgotten); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -158,7 +164,7 @@ func (a *app) storedIDToken(ctx context.Context, p *config.Resolved) string {
 // browserSignOut ends the domain's browser session, once the tokens are
 // revoked and forgotten (forgotten says they were); its errors say that
 // the tokens are gone either way.
-func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken string, o *logoutOptions, forgotten bool) error {
+func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken, noIDToken string, o *logoutOptions, forgotten bool) error {
 	if _, err := requireDomain(p); err != nil {
 		return err
 	}
@@ -175,6 +181,7 @@ func (a *app) browserSignOut(ctx context.Context, p *config.Resolved, idToken st
 	plan := a.planBrowser(false, o.browserCommand, "", false)
 	err = c.SignOut(ctx, auth.SignOutOptions{
 		IDToken:        idToken,
+		NoIDToken:      noIDToken,
 		RedirectURL:    p.RedirectURL,
 		Ports:          p.RedirectPorts,
 		OpenBrowser:    plan.open,
@@ -323,7 +330,8 @@ func (a *app) removeOCISessions(profile string) error {
 func (a *app) revoke(ctx context.Context, p *config.Resolved, t *store.Token) {
 	c, err := a.clientWith(ctx, p, "")
 	if err != nil {
-		fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the tokens of profile %q at the domain: %v\n", p.Name, err)
+		what, _ := explain(err)
+		fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the tokens of profile %q at the domain: %s; they stay valid there until they expire\n", p.Name, what)
 		return
 	}
 	for _, tk := range []struct{ value, hint string }{{t.RefreshToken, "refresh_token"}, {t.AccessToken, "access_token"}} {
@@ -335,8 +343,15 @@ func (a *app) revoke(ctx context.Context, p *config.Resolved, t *store.Token) {
 			fmt.Fprintf(a.deps.Stderr, "The domain offers no revocation endpoint; the tokens stay valid until they expire.\n")
 			return
 		}
+		if isUnreachable(err) {
+			// The other token would meet the same silence: one line.
+			what, _ := explain(err)
+			fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the tokens of profile %q at the domain: %s; they stay valid there until they expire\n", p.Name, what)
+			return
+		}
 		if err != nil {
-			fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the %s of profile %q: %v\n", tk.hint, p.Name, err)
+			what, _ := explain(err)
+			fmt.Fprintf(a.deps.Stderr, "warning: could not revoke the %s of profile %q: %s\n", tk.hint, p.Name, what)
 		}
 	}
 }

@@ -106,6 +106,21 @@ func (i *identity) displayUser() string {
 	return "unknown user"
 }
 
+// isUser reports whether name (a --login-hint) names this identity: its
+// user name, e-mail address or subject, in any case. An identity with none
+// of them cannot be told apart, so it passes.
+func (i *identity) isUser(name string) bool {
+	if i.UserName == "" && i.Email == "" && i.Subject == "" {
+		return true
+	}
+	for _, n := range []string{i.UserName, i.Email, i.Subject} {
+		if n != "" && strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // summarize describes a stored token without the network: the claims come
 // from the stored ID token, which was verified before it was stored.
 func summarize(p *config.Resolved, storeName string, t *store.Token) *identity {

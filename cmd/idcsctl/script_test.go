@@ -261,13 +261,27 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 // cmdExits runs a program and checks its exit code, since exit codes are
 // part of idcsctl's contract with scripts:
 //
-//	exits N PROGRAM ARGS...
+//	exits [-within DURATION] N PROGRAM ARGS...
 //
 // Its stdout and stderr are kept for the stdout and stderr commands.
+// -within bounds how long the program may take: a bound far above what it
+// needs (a failure that must not wait for a --timeout), never a benchmark.
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits N PROGRAM ARGS...")
+	var within time.Duration
+	if len(args) > 2 && args[0] == "-within" {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		within, args = d, args[2:]
 	}
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits [-within DURATION] N PROGRAM ARGS...")
+	}
+	start := time.Now()
+	defer func() {
+		if took := time.Since(start); within > 0 && took > within {
+			ts.Fatalf("%s took %s, want at most %s", args[1], took.Round(time.Millisecond), within)
+		}
+	}()
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
 	err = ts.Exec(args[1], args[2:]...)
@@ -444,7 +458,7 @@ func TestScriptLoginsHaveAShortTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	login := regexp.MustCompile(`^\s*(\[[^\]]*\]\s*)*(!\s*)?(exec|exits \d+)\s+idcsctl\s+(.*\s)?login(\s|$)`)
+	login := regexp.MustCompile(`^\s*(\[[^\]]*\]\s*)*(!\s*)?(exec|exits (-within \S+\s+)?\d+)\s+idcsctl\s+(.*\s)?login(\s|$)`)
 	timeout := regexp.MustCompile(`\s--timeout[ =](\d+)s(\s|$)`)
 	helpFlag := regexp.MustCompile(`\s(--help|-h)(\s|$)`)
 	checked := 0

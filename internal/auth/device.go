@@ -91,6 +91,13 @@ func (c *Client) DeviceLogin(ctx context.Context, opts DeviceOptions) (*Result, 
 	// provider's answer must not make it open a file or run a program.
 	if opts.OpenBrowser != nil {
 		if _, err := checkURL(open); err == nil {
+			if open == da.VerificationURIComplete {
+				// The person must know that the code on the page came from
+				// here, and check it is the one printed above.
+				fmt.Fprintln(stderr, "Opening that page in the browser here, with the code filled in: check that it shows the code above.")
+			} else {
+				fmt.Fprintln(stderr, "Opening that page in the browser here.")
+			}
 			if err := opts.OpenBrowser(open); err != nil {
 				fmt.Fprintf(stderr, "Could not open a browser (%v); open the URL above yourself. Waiting...\n", err)
 			}
@@ -194,6 +201,15 @@ func (c *Client) deviceAuthorize(ctx context.Context, endpoint string, idcs bool
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx)
+		}
+		var (
+			ue *url.Error
+			de *DeadlineError
+		)
+		if errors.As(err, &ue) || errors.As(err, &de) {
+			// No code was shown and no browser opened: the sign-in did
+			// not begin.
+			return nil, &UnreachableError{URL: endpointURL(req.URL), Err: err}
 		}
 		return nil, fmt.Errorf("%s request failed: %w", name, err)
 	}

@@ -197,11 +197,13 @@ func (e *AuthorizeRequestError) Error() string {
 	return b.String()
 }
 
-// UnreachableError means a request to the provider that a browser was about
-// to be sent with got no answer from this machine (refused, DNS, TLS, no
-// answer in time), so no browser was opened: the sign-in's code would have
-// to be exchanged from this machine, at the same domain. Err holds the
-// cause, a *url.Error for the caller to word.
+// UnreachableError means the first request of a sign-in or sign-out, made
+// before any browser is opened (the authorization or end-session request
+// checked first, the device authorization request), got no answer from
+// this machine (refused, DNS, TLS, no answer in time), so no browser was
+// opened: the code the browser would bring back must be exchanged from this
+// machine, at the same domain. Err holds the cause, a *url.Error or a
+// *DeadlineError, for the caller to word.
 type UnreachableError struct {
 	URL string // the endpoint, without query
 	Err error

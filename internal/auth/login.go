@@ -317,6 +317,12 @@ func (c *Client) loginPaste(ctx context.Context, opts LoginOptions, f flow, stde
 				continue
 			}
 			q := pastedQuery(line)
+			if !q.Has("state") && !q.Has("code") && !q.Has("error") {
+				// Not an answer of any sign-in: saying its state does not
+				// match would send the person after another sign-in.
+				fmt.Fprintf(stderr, "That is not the address the browser was sent to: it holds no code, state or error. Copy the whole address from the address bar (it starts with %s?) and paste it here:\n", redirect)
+				continue
+			}
 			if states := q["state"]; len(states) != 1 || subtle.ConstantTimeCompare([]byte(states[0]), []byte(f.state)) != 1 {
 				fmt.Fprintln(stderr, "That address is not from this sign-in (its state does not match). Paste the address the browser went to after this sign-in:")
 				continue

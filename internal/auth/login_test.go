@@ -429,6 +429,30 @@ func TestLoginPasteWrongStateOnlyEndsCancelled(t *testing.T) {
 	}
 }
 
+// TestLoginPasteSaysWhenTheTextIsNoAddress: text that holds no answer of
+// any sign-in (a typo, the wrong clipboard) is named as such, not as an
+// address of another sign-in, and nothing of it is echoed.
+func TestLoginPasteSaysWhenTheTextIsNoAddress(t *testing.T) {
+	p := newTestProvider(t)
+	var stderr bytes.Buffer
+	_, err := p.client().Login(testCtx(t), LoginOptions{
+		Ports:  []int{8000},
+		Paste:  strings.NewReader("hunter2 is my password\nhttp://127.0.0.1:8000/callback\n"),
+		Stderr: &stderr,
+	})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("err = %v, want ErrCancelled once the input ends", err)
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "That is not the address the browser was sent to: it holds no code, state or error") != 2 ||
+		!strings.Contains(msg, "(it starts with http://127.0.0.1:8000/callback?)") {
+		t.Errorf("stderr = %q", msg)
+	}
+	if strings.Contains(msg, "not from this sign-in") || strings.Contains(msg, "hunter2") {
+		t.Errorf("stderr speaks of another sign-in, or echoes the text: %q", msg)
+	}
+}
+
 func TestLoginPasteNeedsAFixedRedirect(t *testing.T) {
 	p := newTestProvider(t)
 	if _, err := p.client().Login(testCtx(t), LoginOptions{Paste: strings.NewReader("")}); err == nil {

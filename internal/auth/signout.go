@@ -31,6 +31,10 @@ type SignOutOptions struct {
 	// URI. Without one, the browser is only sent to the provider's own
 	// sign-out page, and nothing comes back to confirm it.
 	IDToken string
+	// NoIDToken says why IDToken is empty, to begin the line that tells
+	// the person to open the provider's page themselves; "" = "No ID token
+	// is kept for this sign-in".
+	NoIDToken string
 	// RedirectURL and Ports are the sign-in's (see LoginOptions): the
 	// post-logout redirect URI is on the same host and first free port,
 	// with the path PostLogoutPath.
@@ -105,9 +109,12 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) error {
 	owner := peerOwners()
 	if opts.IDToken == "" || owner == nil {
 		// IDCS's second way: its own landing page, which needs no hint.
-		why := "No ID token is kept for this sign-in"
-		if opts.IDToken != "" {
+		why := opts.NoIDToken
+		switch {
+		case opts.IDToken != "":
 			why = "idcsctl cannot tell on this system which user opens a loopback address, so it gives no browser the ID token"
+		case why == "":
+			why = "No ID token is kept for this sign-in"
 		}
 		fmt.Fprintf(stderr, "%s, so the domain cannot send the browser back to idcsctl. To end its browser session, open:\n  %s\n", why, endpoint)
 		if opts.OpenBrowser != nil {

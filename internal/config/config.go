@@ -182,7 +182,7 @@ func Load(path string) (*File, error) {
 		return nil, &Error{
 			Path:    path,
 			Line:    lineOf(data, k[len(k)-1]),
-			Problem: fmt.Sprintf("unknown key %q; known profile keys are %s", k.String(), strings.Join(profileKeys(), ", ")),
+			Problem: unknownKey(k),
 		}
 	}
 	if f.Profiles == nil {
@@ -284,6 +284,23 @@ func profileKeys() []string {
 		keys = append(keys, k.key)
 	}
 	return keys
+}
+
+// unknownKey says that a key is not a setting, which one it probably is
+// (as flags and profile names do), and the keys a profile takes.
+func unknownKey(k toml.Key) string {
+	known, which := profileKeys(), "profile keys"
+	switch {
+	case len(k) == 1:
+		known, which = []string{"default_profile", "profiles", "ocir"}, "top-level keys"
+	case k[0] == "ocir":
+		known, which = []string{"profile", "hosts"}, "keys of [ocir]"
+	}
+	hint := ""
+	if s := Suggest(k[len(k)-1], known); len(s) > 0 {
+		hint = fmt.Sprintf(" (did you mean %q?)", s[0])
+	}
+	return fmt.Sprintf("unknown key %q%s; known %s are %s", k.String(), hint, which, strings.Join(known, ", "))
 }
 
 // lineOf finds the first line that sets key, so an error can point at it.

@@ -141,7 +141,9 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 		wantText string
 	}{
 		{"syntax error", "[profiles.work]\ndomain = \"https://x\n", 2, ""},
-		{"unknown key", "[profiles.work]\ndomain = \"https://x\"\nclinet_id = \"c\"\n", 3, `unknown key "profiles.work.clinet_id"`},
+		{"unknown key", "[profiles.work]\ndomain = \"https://x\"\nclinet_id = \"c\"\n", 3, `unknown key "profiles.work.clinet_id" (did you mean "client_id"?)`},
+		{"unknown key like no other", "[profiles.work]\nzzz = 1\n", 2, `unknown key "profiles.work.zzz"; known profile keys are domain,`},
+		{"mistyped top-level key", "default_profil = \"work\"\n", 1, `unknown key "default_profil" (did you mean "default_profile"?)`},
 		{"wrong type", "[profiles.work]\nredirect_ports = \"8000\"\n", 2, ""},
 		{"bad port", "[profiles.work]\nredirect_ports = [70000]\n", 1, "not a TCP port"},
 		{"bad profile name", "[profiles.\"a b\"]\ndomain = \"https://x\"\n", 0, "profile name"},
