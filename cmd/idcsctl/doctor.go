@@ -89,7 +89,7 @@ type doctorReport struct {
 	// PostLogoutURIs are where the domain sends the browser back after
 	// logout --browser: the application's post-logout redirect URLs.
 	PostLogoutURIs []string `json:"post_logout_redirect_uris,omitempty"`
-	Checks       []check  `json:"checks"`
+	Checks         []check  `json:"checks"`
 }
 
 func (r *doctorReport) add(name, status, detail, fix string) {

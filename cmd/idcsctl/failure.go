@@ -36,6 +36,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -591,4 +592,34 @@ func exchangeRefused(refused *oci.RefusedError, profile, clientID string) error 
 		fix = "see docs/oci.md for what the exchange needs"
 	}
 	return failWith(refused, strings.TrimRight(refused.Error(), ". "), fix)
+}
+
+// scopeFix says which scope a resource that answered insufficient scope
+// needs, and the login that asks for it: the one the answer names, else
+// IDCS's for its SCIM paths (urn:opc:idm:t.user.me for /admin/v1/Me, the
+// application's admin roles, urn:opc:idm:__myscopes__, for the others).
+func scopeFix(p *config.Resolved, scope, path string) string {
+	adminRole := false
+	switch {
+	case scope != "":
+	case strings.EqualFold(path, "/admin/v1/Me"):
+		scope = "urn:opc:idm:t.user.me"
+	case strings.HasPrefix(strings.ToLower(path), "/admin/"):
+		scope, adminRole = scopeMyScopes, true
+	default:
+		return "the access token lacks a scope this resource needs (its documentation names it): sign in asking for it, " +
+			loginCommandLine(p.Name, "--scopes", strings.Join(append(slices.Clone(p.Scopes), "SCOPE"), ","))
+	}
+	scopes := slices.Clone(p.Scopes)
+	for _, s := range strings.Fields(scope) {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	fix := fmt.Sprintf("the access token lacks the scope %s this resource needs: sign in asking for it, %s",
+		scope, loginCommandLine(p.Name, "--scopes", strings.Join(scopes, ",")))
+	if adminRole {
+		fix += " (the application also needs an administrator role granted in the domain)"
+	}
+	return fix
 }

@@ -213,3 +213,23 @@ func TestExitCodesDocMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestScopeFixNamesTheScopeAndTheLogin(t *testing.T) {
+	p := &config.Resolved{Profile: config.Profile{Name: "work", Scopes: []string{"openid", "profile"}}}
+	tests := []struct {
+		name, scope, path, want string
+	}{
+		{"the challenge names it", "orders.read", "/orders", "lacks the scope orders.read this resource needs: sign in asking for it, `idcsctl login -p work --scopes openid,profile,orders.read`"},
+		{"IDCS's Me", "", "/admin/v1/Me", "`idcsctl login -p work --scopes openid,profile,urn:opc:idm:t.user.me`"},
+		{"IDCS's other SCIM paths", "", "/admin/v1/Users", "--scopes openid,profile,urn:opc:idm:__myscopes__` (the application also needs an administrator role"},
+		{"a scope the profile has already", "openid", "/x", "`idcsctl login -p work --scopes openid,profile`"},
+		{"unknown", "", "/orders", "lacks a scope this resource needs (its documentation names it): sign in asking for it, `idcsctl login -p work --scopes openid,profile,SCOPE`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := scopeFix(p, tt.scope, tt.path); !strings.Contains(got, tt.want) {
+				t.Errorf("scopeFix = %q, want it to hold %q", got, tt.want)
+			}
+		})
+	}
+}

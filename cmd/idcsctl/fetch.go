@@ -382,7 +382,14 @@ func (a *app) writeResponse(ctx context.Context, resp *http.Response, plan *fetc
 		return fmt.Errorf("%s %s answered %s, not JSON; leave out -o json to get the body as it is",
 			plan.req.Method, shownURL(plan.req.URL), describeType(resp))
 	}
+	// An error answer is passed through as it is, and kept in part: its
+	// last byte, and its beginning, which may say why.
+	body := &errorBody{}
 	err := a.writeOutput(o, func(w io.Writer, pretty bool) error {
+		if !ok {
+			body.w = w
+			w = body
+		}
 		if o.include {
 			if err := writeHead(w, resp); err != nil {
 				return err
@@ -407,9 +414,38 @@ func (a *app) writeResponse(ctx context.Context, resp *http.Response, plan *fetc
 		return &session.LoginRequiredError{Profile: plan.profile.Name,
 			Reason: fmt.Sprintf("%s rejected the access token of profile %q even after a refresh", resp.Request.URL.Host, plan.profile.Name)}
 	case !ok:
-		return fmt.Errorf("%s %s: %w", plan.req.Method, shownURL(resp.Request.URL), &statusError{status: resp.StatusCode})
+		if body.n > 0 && body.last != '\n' && (o.outputFile == "" || o.outputFile == "-") && a.deps.StdoutIsTerminal {
+			// On a terminal, idcsctl's line would run on from the body's.
+			fmt.Fprintln(a.deps.Stderr)
+		}
+		err := fmt.Errorf("%s %s: %w", plan.req.Method, shownURL(resp.Request.URL), &statusError{status: resp.StatusCode})
+		if scope, lacks := fetch.InsufficientScope(resp, body.head); lacks {
+			return failWith(err, "", scopeFix(plan.profile, scope, resp.Request.URL.Path))
+		}
+		return err
 	}
 	return nil
+}
+
+// errorBody passes an error answer through to w and keeps its last byte
+// and its first 64 KiB.
+type errorBody struct {
+	w    io.Writer
+	head []byte
+	last byte
+	n    int64
+}
+
+func (b *errorBody) Write(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	if n > 0 {
+		b.last = p[n-1]
+		b.n += int64(n)
+		if room := 64<<10 - len(b.head); room > 0 {
+			b.head = append(b.head, p[:min(n, room)]...)
+		}
+	}
+	return n, err
 }
 
 // writeOutput runs write on stdout or on the -O file, which is created

@@ -317,6 +317,14 @@ func contentHandler() http.Handler {
 		case "/broken-json":
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"a":`)
+		case "/gone":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusGone)
+			io.WriteString(w, "gone for good")
+		case "/gone-line":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusGone)
+			io.WriteString(w, "gone for good\n")
 		default:
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
@@ -380,6 +388,36 @@ func TestFetchRunWritesTheBodyForTerminalsAndPipes(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "at-secret") {
 				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+}
+
+// TestFetchErrorBodyEndsItsLineOnATerminal: an error body without a final
+// newline, on a terminal, gets one on stderr before idcsctl's line, so the
+// two do not run together; a pipe or a file gets the bytes as they came and
+// stderr nothing more.
+func TestFetchErrorBodyEndsItsLineOnATerminal(t *testing.T) {
+	srv := contentServer(t)
+	tests := []struct {
+		name       string
+		target     string
+		terminal   bool
+		wantStderr string
+	}{
+		{"terminal, no final newline", "/gone", true, "\n"},
+		{"terminal, a final newline", "/gone-line", true, ""},
+		{"pipe", "/gone", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, stdout, stderr := fetchApp(t, srv.URL, "", tt.terminal)
+			err := runFetch(context.Background(), a, &fetchOptions{target: tt.target})
+			if exitCode(err) != exitHTTPStatus {
+				t.Fatalf("runFetch = %v, want exit 5", err)
+			}
+			if !strings.HasPrefix(stdout.String(), "gone for good") || stderr.String() != tt.wantStderr {
+				t.Errorf("stdout %q, stderr %q; want the body and %q", stdout, stderr, tt.wantStderr)
 			}
 		})
 	}

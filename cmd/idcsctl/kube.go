@@ -92,7 +92,7 @@ func runKubeToken(ctx context.Context, a *app, o *kubeTokenOptions) error {
 	}
 	c, err := a.kubeCredential(ctx, p, o)
 	if errors.Is(err, session.ErrLoginRequired) && info.Interactive && o.terminal {
-		fmt.Fprintf(a.deps.Stderr, "idcsctl: %v\nSigning in to profile %q for kubectl.\n", err, p.Name)
+		fmt.Fprintf(a.deps.Stderr, "idcsctl: %s\nSigning in to profile %q for kubectl.\n", describe(err), p.Name)
 		if err := a.signInForKube(ctx, p, o.overrides); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 )
@@ -14,11 +15,43 @@ func TokenRejected(resp *http.Response) bool {
 		bearerError(resp.Header.Values("WWW-Authenticate")) == "invalid_token"
 }
 
+// InsufficientScope reports whether a 403 answer says that the access
+// token lacks a scope the resource needs: RFC 6750's insufficient_scope, in
+// the Bearer challenge or an OAuth error document, or IDCS's SCIM error
+// (messageId error.common.common.insufficientScope). scope is the scope the
+// challenge names (RFC 6750 3), "" when it names none. body is the answer,
+// or its beginning.
+func InsufficientScope(resp *http.Response, body []byte) (scope string, ok bool) {
+	if resp.StatusCode != http.StatusForbidden {
+		return "", false
+	}
+	params := bearerParams(resp.Header.Values("WWW-Authenticate"))
+	if strings.EqualFold(params["error"], "insufficient_scope") {
+		return params["scope"], true
+	}
+	var doc struct {
+		Error string `json:"error"`
+		IDCS  struct {
+			MessageID string `json:"messageId"`
+		} `json:"urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return "", false
+	}
+	return "", doc.Error == "insufficient_scope" || strings.HasSuffix(doc.IDCS.MessageID, ".insufficientScope")
+}
+
 // bearerError returns the error parameter of the Bearer challenge in the
-// WWW-Authenticate header values, or "". The grammar (RFC 9110 11.6.1)
-// lets one header list several challenges, separated by the same commas
-// that separate a challenge's parameters, so it is read token by token.
-func bearerError(values []string) string {
+// WWW-Authenticate header values, or "".
+func bearerError(values []string) string { return bearerParams(values)["error"] }
+
+// bearerParams returns the parameters of the first Bearer challenge in the
+// WWW-Authenticate header values, their names in lower case. The grammar
+// (RFC 9110 11.6.1) lets one header list several challenges, separated by
+// the same commas that separate a challenge's parameters, so it is read
+// token by token.
+func bearerParams(values []string) map[string]string {
+	params := map[string]string{}
 	for _, v := range values {
 		l := &lexer{s: v}
 		scheme := ""
@@ -45,12 +78,14 @@ func bearerError(values []string) string {
 				continue
 			}
 			val := l.value()
-			if scheme == "bearer" && strings.EqualFold(tok, "error") {
-				return val
+			if scheme == "bearer" {
+				if _, seen := params[strings.ToLower(tok)]; !seen {
+					params[strings.ToLower(tok)] = val
+				}
 			}
 		}
 	}
-	return ""
+	return params
 }
 
 type lexer struct {

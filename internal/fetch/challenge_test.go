@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,37 @@ func TestTokenRejectedReadsTheBearerChallenge(t *testing.T) {
 			resp := &http.Response{StatusCode: tt.status, Header: http.Header{"Www-Authenticate": tt.header}}
 			if got := TokenRejected(resp); got != tt.want {
 				t.Errorf("TokenRejected = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInsufficientScopeReadsTheChallengeAndTheErrorDocuments(t *testing.T) {
+	const scim = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error","urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error"],` +
+		`"detail":"The access token does not have the scope this resource needs.","status":"403",` +
+		`"urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error":{"messageId":"error.common.common.insufficientScope"}}`
+	tests := []struct {
+		name      string
+		status    int
+		header    []string
+		body      string
+		wantScope string
+		want      bool
+	}{
+		{"challenge naming the scope", 403, []string{`Bearer realm="IDCS", error="insufficient_scope", scope="openid"`}, "", "openid", true},
+		{"challenge without scope", 403, []string{`Bearer error="insufficient_scope"`}, "", "", true},
+		{"OAuth error document", 403, nil, `{"error":"insufficient_scope","error_description":"x"}`, "", true},
+		{"IDCS SCIM error", 403, nil, scim, "", true},
+		{"another SCIM error", 403, nil, strings.Replace(scim, "insufficientScope", "forbidden", 1), "", false},
+		{"a plain 403", 403, nil, "<html>Forbidden</html>", "", false},
+		{"not a 403", 401, []string{`Bearer error="insufficient_scope", scope="a"`}, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tt.status, Header: http.Header{"Www-Authenticate": tt.header}}
+			scope, ok := InsufficientScope(resp, []byte(tt.body))
+			if ok != tt.want || scope != tt.wantScope {
+				t.Errorf("InsufficientScope = %q, %v; want %q, %v", scope, ok, tt.wantScope, tt.want)
 			}
 		})
 	}
