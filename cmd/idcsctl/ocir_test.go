@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,12 +82,7 @@ func cmdOCIR(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 3 {
 			ts.Fatalf("usage: ocir count WHAT N")
 		}
-		want, err := strconv.Atoi(args[2])
-		ts.Check(err)
-		got := srv.Counts()[args[1]]
-		if (got == want) == neg {
-			ts.Fatalf("the registry counted %s %d times, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
-		}
+		checkCount(ts, neg, "the registry counted", args[1], srv.Counts()[args[1]], args[2])
 	case "ttl":
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)

@@ -211,12 +211,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 3 {
 			ts.Fatalf("usage: emu count PATH N")
 		}
-		want, err := strconv.Atoi(args[2])
-		ts.Check(err)
-		got := srv.Counts()[args[1]]
-		if (got == want) == neg {
-			ts.Fatalf("emulator served %s %d times, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
-		}
+		checkCount(ts, neg, "emulator served", args[1], srv.Counts()[args[1]], args[2])
 	case "ttl":
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)
@@ -484,5 +479,16 @@ func TestScriptLoginsHaveAShortTimeout(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("found no login in the scripts: the pattern is wrong")
+	}
+}
+
+// checkCount is the `count` subcommand of the emu and ocir script commands:
+// that who (the emulator, the registry) counted what want times, or, after
+// `!`, any other number of times.
+func checkCount(ts *testscript.TestScript, neg bool, who, what string, got int, want string) {
+	n, err := strconv.Atoi(want)
+	ts.Check(err)
+	if (got == n) == neg {
+		ts.Fatalf("%s %s %d times, want %s%d", who, what, got, map[bool]string{true: "not ", false: ""}[neg], n)
 	}
 }
