@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +31,9 @@ import (
 type app struct {
 	deps   *deps
 	global *globalOptions
+	// ownSignals is set once a command handles signals itself (exec):
+	// watchInterrupts then leaves them to it.
+	ownSignals bool
 }
 
 func (a *app) configPath() (string, error) {
@@ -216,7 +220,7 @@ func (a *app) storedToken(ctx context.Context, p *config.Resolved) *store.Token 
 // watchInterrupts turns Ctrl-C into a cancelled context from now on; see
 // deps.WatchInterrupts.
 func (a *app) watchInterrupts() {
-	if a.deps.WatchInterrupts != nil {
+	if a.deps.WatchInterrupts != nil && !a.ownSignals {
 		a.deps.WatchInterrupts()
 	}
 }
@@ -462,4 +466,24 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 func addTokenStoreFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "token-store", "", "where tokens are kept: auto, keyring, file or none (env IDCSCTL_TOKEN_STORE)")
 	_ = cmd.RegisterFlagCompletionFunc("token-store", cobra.FixedCompletions([]string{"auto", "keyring", "file", "none"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// notifySignals subscribes to sigs for a command that handles them itself
+// (exec, oci session --keep-fresh) rather than through watchInterrupts.
+func (a *app) notifySignals(sigs ...os.Signal) (<-chan os.Signal, func()) {
+	a.ownSignals = true
+	if a.deps.NotifySignals != nil {
+		return a.deps.NotifySignals(sigs...)
+	}
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, sigs...)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// environ is the environment a child command starts from.
+func (a *app) environ() []string {
+	if a.deps.Environ != nil {
+		return a.deps.Environ()
+	}
+	return os.Environ()
 }

@@ -90,6 +90,24 @@ type statusError struct{ status int }
 
 func (e *statusError) Error() string { return fmt.Sprintf("the server answered HTTP %d", e.status) }
 
+// exitStatus passes on the status of a command idcsctl ran for the person
+// (idcsctl exec): its exit code, or 128 plus the signal that ended it. Its
+// line is only for a command that could not run (126, 127, as shells say
+// it); a command's own failure was the command's to tell.
+type exitStatus struct {
+	code int
+	err  error // why the command did not run; nil when it ran
+}
+
+func (e *exitStatus) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("the command ended with status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitStatus) Unwrap() error { return e.err }
+
 // errSilent wraps errors whose message has already been shown, such as
 // doctor's failed checks: report writes no line for them.
 var errSilent = errors.New("silent")
@@ -118,10 +136,13 @@ func exitCode(err error) int {
 		uerr *usageError
 		cerr *config.Error
 		serr *statusError
+		xerr *exitStatus
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &xerr):
+		return xerr.code
 	case errors.As(err, &serr):
 		return exitHTTPStatus
 	case errors.As(err, &uerr), errors.As(err, &cerr), errors.Is(err, auth.ErrInsecureURL):
@@ -148,7 +169,8 @@ func exitCode(err error) int {
 // the exit code. Errors joined by errors.Join get a line each.
 func report(w io.Writer, err error) int {
 	code := exitCode(err)
-	if err == nil || errors.Is(err, errSilent) {
+	var xerr *exitStatus
+	if err == nil || errors.Is(err, errSilent) || errors.As(err, &xerr) && xerr.err == nil {
 		return code
 	}
 	for _, e := range splitJoined(err) {

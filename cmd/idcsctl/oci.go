@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -28,6 +29,7 @@ type ociSessionOptions struct {
 	ociConfig     string
 	margin        time.Duration
 	status        bool
+	keepFresh     bool
 	doc           docFlags
 }
 
@@ -82,19 +84,27 @@ in the domain: see docs/oci.md.`,
 		return a.completeOCISessions(cmd, args, toComplete)
 	}
 	f := cmd.Flags()
+	addOCISessionFlags(cmd, o)
+	f.BoolVar(&o.status, "status", false, "show the OCI sessions idcsctl made and who keeps them fresh, without the network")
+	f.BoolVar(&o.keepFresh, "keep-fresh", false, "stay running and renew the session before it expires, until Ctrl-C")
+	f.StringVar(&o.defaultRegion, "default-region", "", "region when neither --region, the profile nor the sign-in names one (not remembered)")
+	_ = f.MarkHidden("default-region")
+	addDocFlags(cmd, &o.doc)
+	return cmd
+}
+
+// addOCISessionFlags adds the flags that say which session to make and
+// how: those of oci session, and of exec.
+func addOCISessionFlags(cmd *cobra.Command, o *ociSessionOptions) {
+	f := cmd.Flags()
 	f.StringVar(&o.region, "region", "", "OCI region of the session, e.g. us-ashburn-1 (remembered in the profile)")
 	// A function, so the list is made only when a shell asks.
 	_ = cmd.RegisterFlagCompletionFunc("region", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return withPrefix(oci.Regions(), toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
 	f.StringVar(&o.ociConfig, "oci-config", "", "OCI config file to write the session's section in (default ~/.oci/config)")
-	f.DurationVar(&o.margin, "margin", oci.DefaultMargin, "exchange anew when the UPST expires within this long")
-	f.BoolVar(&o.status, "status", false, "show the OCI sessions idcsctl made, without the network")
-	f.StringVar(&o.defaultRegion, "default-region", "", "region when neither --region, the profile nor the sign-in names one (not remembered)")
-	_ = f.MarkHidden("default-region")
+	f.DurationVar(&o.margin, "margin", oci.DefaultMargin, "exchange anew when the UPST expires within this long (at most a quarter of its lifetime)")
 	addTokenStoreFlag(cmd, &o.overrides.TokenStore)
-	addDocFlags(cmd, &o.doc)
-	return cmd
 }
 
 // ociSessionJSON is the -o json shape of an OCI session; a documented
@@ -110,13 +120,28 @@ type ociSessionJSON struct {
 	Region      string     `json:"region"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	Exchanged   bool       `json:"exchanged"`
+	// KeptFreshBy are the processes renewing it (exec, --keep-fresh).
+	KeptFreshBy []keeperJSON `json:"kept_fresh_by,omitempty"`
 }
 
-func sessionJSON(profile string, s *oci.Session) ociSessionJSON {
-	return ociSessionJSON{
+// keeperJSON is one process that keeps a session fresh.
+type keeperJSON struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+}
+
+func sessionJSON(profile string, s *oci.Session, keepers []oci.KeeperRecord) ociSessionJSON {
+	out := ociSessionJSON{
 		Name: s.Name, Profile: profile, ConfigFile: s.Paths.Config, TokenFile: s.Paths.Token, KeyFile: s.Paths.PrivateKey,
 		Fingerprint: s.Fingerprint, Tenancy: s.Tenancy, Region: s.Region, ExpiresAt: jsonTime(s.Expiry), Exchanged: s.Exchanged,
 	}
+	for _, k := range keepers {
+		if k.Profile == profile && k.Name == s.Name && k.ConfigPath == s.Paths.Config {
+			out.KeptFreshBy = append(out.KeptFreshBy, keeperJSON{PID: k.PID, Command: k.Command, Since: k.Since.UTC()})
+		}
+	}
+	return out
 }
 
 // ociRecordsPath is where idcsctl remembers the OCI sessions a profile
@@ -143,15 +168,74 @@ func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
 		return err
 	}
 	if o.status {
+		if o.keepFresh {
+			return usagef("--status and --keep-fresh do not go together: --status lists the keepers")
+		}
 		return a.ociStatus(ctx, doc)
 	}
-	s, err := a.ensureOCISession(ctx, f, p, o)
+	ensure, err := a.ociEnsurer(ctx, p, o)
 	if err != nil {
 		return err
 	}
-	if doc != nil {
-		return doc.write(ctx, a.deps.Stdout, sessionJSON(p.Name, s))
+	s, err := ensure(ctx)
+	if err != nil {
+		return err
 	}
+	a.rememberRegion(f, p, o)
+	if doc != nil {
+		if err := doc.write(ctx, a.deps.Stdout, sessionJSON(p.Name, s, nil)); err != nil {
+			return err
+		}
+	} else {
+		a.describeOCISession(s, o)
+	}
+	if o.keepFresh {
+		return a.keepOCISessionFresh(ctx, p.Name, s, ensure, o.margin)
+	}
+	return nil
+}
+
+// keepOCISessionFresh renews s until Ctrl-C, saying each renewal.
+func (a *app) keepOCISessionFresh(ctx context.Context, profile string, s *oci.Session, ensure func(context.Context) (*oci.Session, error), margin time.Duration) error {
+	// Ctrl-C is how the person stops it.
+	a.watchInterrupts()
+	w := a.deps.Stderr
+	release, err := a.announceKeeper(profile, s, "keep-fresh")
+	if err != nil {
+		return err
+	}
+	defer release()
+	fmt.Fprintf(w, "Keeping OCI session %q fresh: renewed %s before it expires, until Ctrl-C.\n", s.Name, oci.Lead(s, margin).Round(time.Second))
+	k := &oci.Keeper{Ensure: ensure, Margin: margin, Now: a.deps.Now, Report: a.reportKeeping(profile, true)}
+	s = k.Run(ctx, s)
+	fmt.Fprintf(w, "Stopped keeping OCI session %q fresh; it is valid until %s.\n", s.Name, a.when(s.Expiry))
+	return nil
+}
+
+// announceKeeper records that this process keeps s fresh, for
+// oci session --status, until release.
+func (a *app) announceKeeper(profile string, s *oci.Session, how string) (release func(), err error) {
+	dir, err := a.ociKeepersDir()
+	if err != nil {
+		return nil, err
+	}
+	return oci.Announce(dir, oci.KeeperRecord{
+		PID: os.Getpid(), Profile: profile, Name: s.Name, ConfigPath: s.Paths.Config, Command: how, Since: a.deps.Now(),
+	})
+}
+
+// ociKeepersDir is where the processes that keep sessions fresh say so.
+func (a *app) ociKeepersDir() (string, error) {
+	dir, err := a.stateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "oci", "keepers"), nil
+}
+
+// describeOCISession says on stderr which session is ready, and how the
+// oci CLI and Terraform use it.
+func (a *app) describeOCISession(s *oci.Session, o *ociSessionOptions) {
 	w := a.deps.Stderr
 	verb := "is valid"
 	if s.Exchanged {
@@ -164,13 +248,43 @@ func runOCISession(ctx context.Context, a *app, o *ociSessionOptions) error {
 	}
 	fmt.Fprintf(w, "  oci%s --profile %s --auth security_token iam region list\n", configFlag, s.Name)
 	fmt.Fprintf(w, "  Terraform: provider \"oci\" { auth = \"SecurityToken\"  config_file_profile = %q }\n", s.Name)
-	return nil
 }
 
 // ensureOCISession checks o, fills in its defaults, and makes the session
 // usable for at least the margin (see oci.Ensure), under the profile's OCI
 // lock. It remembers a new --region in the profile.
 func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Resolved, o *ociSessionOptions) (*oci.Session, error) {
+	ensure, err := a.ociEnsurer(ctx, p, o)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ensure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.rememberRegion(f, p, o)
+	return s, nil
+}
+
+// rememberRegion keeps a new --region in the profile, once it made a
+// session.
+func (a *app) rememberRegion(f *config.File, p *config.Resolved, o *ociSessionOptions) {
+	if o.region == "" || o.region == p.OCIRegion || !p.InFile {
+		return
+	}
+	next := *f.Profiles[p.Name]
+	next.OCIRegion = o.region
+	f.Put(next)
+	if err := f.Save(); err != nil {
+		fmt.Fprintf(a.deps.Stderr, "warning: could not remember the region in the profile: %v\n", err)
+	}
+}
+
+// ociEnsurer checks o and fills in its defaults, the region included, and
+// returns what makes the session usable for at least the margin: under the
+// profile's OCI lock, so that parallel scripts, execs and keepers exchange
+// once between them, and with no network while the session is fresh.
+func (a *app) ociEnsurer(ctx context.Context, p *config.Resolved, o *ociSessionOptions) (func(context.Context) (*oci.Session, error), error) {
 	if o.margin < 0 || o.margin >= time.Hour {
 		return nil, usagef("--margin must be at least 0 and under 1h (a UPST lives an hour at most)")
 	}
@@ -203,17 +317,6 @@ func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Re
 	if err != nil {
 		return nil, err
 	}
-	dir, err := a.stateDir()
-	if err != nil {
-		return nil, err
-	}
-	// One session refresh per profile at a time, so parallel scripts
-	// exchange once between them; the token refresh lock is another file.
-	unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)
-	if err != nil {
-		return nil, fmt.Errorf("lock the OCI sessions of profile %q: %w", p.Name, err)
-	}
-	defer unlock()
 	recs, err := oci.LoadRecords(recPath)
 	if err != nil {
 		return nil, err
@@ -225,26 +328,34 @@ func (a *app) ensureOCISession(ctx context.Context, f *config.File, p *config.Re
 	if w := regionWarning(region); w != "" {
 		fmt.Fprintln(a.deps.Stderr, "warning: "+w)
 	}
-	s, err := oci.Ensure(ctx, oci.EnsureOptions{
-		Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
-		Records: recs, Exchange: a.ociExchanger(p),
-	})
-	var ce *oci.ConfigError
-	switch {
-	case errors.As(err, &ce), errors.Is(err, oci.ErrNotOurs):
-		return nil, &usageError{err}
-	case err != nil:
-		return nil, err
-	}
-	if o.region != "" && o.region != p.OCIRegion && p.InFile {
-		next := *f.Profiles[p.Name]
-		next.OCIRegion = o.region
-		f.Put(next)
-		if err := f.Save(); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "warning: could not remember the region in the profile: %v\n", err)
+	lockDir := filepath.Dir(recPath)
+	exchange := a.ociExchanger(p)
+	return func(ctx context.Context) (*oci.Session, error) {
+		// One session refresh per profile at a time; the token refresh
+		// lock is another file.
+		unlock, err := store.Lock(ctx, lockDir, p.Name)
+		if err != nil {
+			return nil, fmt.Errorf("lock the OCI sessions of profile %q: %w", p.Name, err)
 		}
-	}
-	return s, nil
+		defer unlock()
+		// Read again under the lock: another process may have added one.
+		recs, err := oci.LoadRecords(recPath)
+		if err != nil {
+			return nil, err
+		}
+		s, err := oci.Ensure(ctx, oci.EnsureOptions{
+			Name: o.name, ConfigPath: o.ociConfig, Region: region, Margin: o.margin, Now: a.deps.Now,
+			Records: recs, Exchange: exchange,
+		})
+		var ce *oci.ConfigError
+		switch {
+		case errors.As(err, &ce), errors.Is(err, oci.ErrNotOurs):
+			return nil, &usageError{err}
+		case err != nil:
+			return nil, err
+		}
+		return s, nil
+	}, nil
 }
 
 // ociRegion picks the session's region: --region, the profile's
@@ -309,6 +420,14 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "oci", "*.json"))
 	sort.Strings(files)
+	keepersDir, err := a.ociKeepersDir()
+	if err != nil {
+		return err
+	}
+	keepers, err := oci.Keepers(keepersDir)
+	if err != nil {
+		return err
+	}
 	out := []ociSessionJSON{}
 	for _, file := range files {
 		recs, err := oci.LoadRecords(file)
@@ -317,7 +436,7 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 		}
 		profile := filepath.Base(file[:len(file)-len(".json")])
 		for _, rec := range recs.Sessions {
-			out = append(out, sessionJSON(profile, oci.Status(rec)))
+			out = append(out, sessionJSON(profile, oci.Status(rec), keepers))
 		}
 	}
 	if doc != nil {
@@ -336,6 +455,9 @@ func (a *app) ociStatus(ctx context.Context, doc *docWriter) error {
 			state = "missing or unreadable"
 		case now.Before(*s.ExpiresAt):
 			state = "valid until " + a.when(*s.ExpiresAt)
+		}
+		for _, k := range s.KeptFreshBy {
+			state += fmt.Sprintf(", kept fresh by %s (pid %d)", k.Command, k.PID)
 		}
 		tw.row(s.Name, s.Profile, firstOf(s.Tenancy, "unknown"), dash(s.Region), state, s.ConfigFile)
 	}

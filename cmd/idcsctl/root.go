@@ -24,7 +24,12 @@ type deps struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
-	Now    func() time.Time
+	// Environ is the environment a child command starts from.
+	Environ func() []string
+	// NotifySignals subscribes to signals (os/signal.Notify); stop ends
+	// the subscription. nil means the process's own signals.
+	NotifySignals func(sigs ...os.Signal) (ch <-chan os.Signal, stop func())
+	Now           func() time.Time
 	// OpenBrowser opens a URL for the person; nil means the platform's
 	// browser, chosen by internal/browser.
 	OpenBrowser func(url string) error
@@ -57,6 +62,7 @@ func defaultDeps() *deps {
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		Getenv:           os.Getenv,
+		Environ:          os.Environ,
 		Now:              time.Now,
 		StdoutIsTerminal: browser.IsTerminal(os.Stdout),
 		Stamp:            buildinfo.Info{Version: version, Commit: commit, Date: date},
@@ -165,6 +171,7 @@ Try it with no tenant at all:  idcsctl demo`,
 		{"status", newStatusCmd},
 		{"profile", newProfileCmd},
 		{"oci", newOCICmd},
+		{"exec", newExecCmd},
 		{"doctor", newDoctorCmd},
 		{"kube", newKubeCmd},
 		{"demo", newDemoCmd},

@@ -195,7 +195,8 @@ type EnsureOptions struct {
 	Name       string
 	ConfigPath string
 	Region     string
-	// Margin: a UPST that expires within it is exchanged anew.
+	// Margin: a UPST that expires within it (or within a quarter of its
+	// lifetime, if that is shorter: Claims.Margin) is exchanged anew.
 	Margin   time.Duration
 	Now      func() time.Time
 	Exchange Exchanger
@@ -207,7 +208,8 @@ type EnsureOptions struct {
 type Session struct {
 	Name, Region, Tenancy, Subject, Fingerprint string
 	Paths                                       Paths
-	Expiry                                      time.Time
+	// Issued is zero when the UPST does not say when it was issued.
+	Issued, Expiry time.Time
 	// Exchanged says a new UPST was fetched; NewKey that a new key pair
 	// was made; ConfigWritten that the config file was rewritten.
 	Exchanged, NewKey, ConfigWritten bool
@@ -260,7 +262,7 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 	if tok, err := os.ReadFile(p.Token); err == nil && keyErr == nil {
 		// A token that claims more than OCI grants is exchanged anew too,
 		// so a session is never older than OCI's own limit.
-		if c, err := ParseUPST(string(tok)); err == nil && c.CheckLifetime(now()) == nil && now().Add(o.Margin).Before(c.Expiry) {
+		if c, err := ParseUPST(string(tok)); err == nil && c.CheckLifetime(now()) == nil && now().Add(c.Margin(o.Margin)).Before(c.Expiry) {
 			claims = c
 		}
 	}
@@ -286,7 +288,7 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Session, error) {
 		}
 		s.Exchanged = true
 	}
-	s.Tenancy, s.Subject, s.Expiry = claims.Tenancy, claims.Subject, claims.Expiry
+	s.Tenancy, s.Subject, s.Issued, s.Expiry = claims.Tenancy, claims.Subject, claims.Issued, claims.Expiry
 	if s.Fingerprint, err = Fingerprint(&key.PublicKey); err != nil {
 		return nil, err
 	}
@@ -383,7 +385,7 @@ func Status(rec Record) *Session {
 	s := &Session{Name: rec.Name, Region: rec.Region, Paths: p}
 	if tok, err := os.ReadFile(p.Token); err == nil {
 		if c, err := ParseUPST(string(tok)); err == nil {
-			s.Tenancy, s.Subject, s.Expiry = c.Tenancy, c.Subject, c.Expiry
+			s.Tenancy, s.Subject, s.Issued, s.Expiry = c.Tenancy, c.Subject, c.Issued, c.Expiry
 		}
 	}
 	if key, err := readKey(p.PrivateKey); err == nil {

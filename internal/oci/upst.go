@@ -112,6 +112,17 @@ func (c *Claims) CheckLifetime(now time.Time) error {
 	return nil
 }
 
+// Margin is how long before its expiry the UPST is exchanged anew, given
+// the margin asked for: at most a quarter of its lifetime, so that a short
+// UPST (a domain's policy, a test) is not exchanged on every use, and
+// processes that share it renew it once per lifetime between them.
+func (c *Claims) Margin(asked time.Duration) time.Duration {
+	if c.Issued.IsZero() || !c.Issued.Before(c.Expiry) {
+		return asked
+	}
+	return min(asked, c.Expiry.Sub(c.Issued)/4)
+}
+
 // IsTenancyOCID reports whether s is a tenancy OCID:
 // ocid1.tenancy.<realm>.[region][.future].<unique id>, each part of
 // lower-case letters, digits, '-' or '_' (the realm and the id not empty).
