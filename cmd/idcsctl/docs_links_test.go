@@ -142,7 +142,8 @@ func startsCommand(before []string, substitution bool) bool {
 
 // checkCommandLine says what is wrong with an idcsctl command line: a
 // command or flag the tree does not have. Placeholders (NAME, ..., <id>)
-// and values are not judged.
+// and values are not judged, nor anything after "--", which ends
+// idcsctl's flags (exec's COMMAND and its arguments).
 func checkCommandLine(root *cobra.Command, args []string) string {
 	cmd := root
 	positional := false
@@ -151,6 +152,8 @@ func checkCommandLine(root *cobra.Command, args []string) string {
 		switch {
 		case arg == "..." || arg == "":
 			continue
+		case arg == "--":
+			return "" // the rest is another program's (idcsctl exec -- COMMAND)
 		case strings.HasPrefix(arg, "--") && len(arg) > 2:
 			name, _, hasValue := strings.Cut(arg[2:], "=")
 			f := lookupFlag(cmd, name)
