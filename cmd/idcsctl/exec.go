@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -26,12 +27,13 @@ func newExecCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [flags] [--] COMMAND [ARGS...]",
 		Short: "Run a command with the profile's OCI session, kept fresh while it runs",
-		Long: `Run COMMAND with the environment that makes the oci CLI, the OCI SDKs and
-Terraform's OCI provider use the profile's OCI session (see ` + "`idcsctl oci session`" + `),
-and keep the session fresh for as long as COMMAND runs: a UPST lives an hour at
-most, and a long terraform apply or script outlives it. The session is renewed
-in place, with the same key, before it expires; the SDKs and the oci CLI read
-its files again for each request.
+		Long: `Run COMMAND with the environment that makes the oci CLI and Terraform's OCI
+provider use the profile's OCI session (see ` + "`idcsctl oci session`" + `), and keep the
+session fresh for as long as COMMAND runs: a UPST lives an hour at most, and a
+long terraform apply or script outlives it. The session is renewed in place,
+with the same key, before it expires: the OCI Go SDK (and so Terraform) reads
+the token file again for each request, and each oci command reads it as it
+starts.
 
 COMMAND has the terminal, stdin, stdout and stderr; the signals idcsctl is sent
 (INT, TERM, HUP, QUIT, WINCH, USR1, USR2) reach it once; idcsctl exits with its
@@ -40,10 +42,14 @@ cannot run). If idcsctl is killed, COMMAND gets SIGTERM (Linux).
 
 When the session can no longer be renewed (the sign-in ended, the trust was
 removed, the domain does not answer), idcsctl says so once on stderr, with the
-time the session ends and what to do, and keeps trying; it never stops COMMAND.
-The environment holds only names and paths, never a token or a secret:
-OCI_CLI_PROFILE, OCI_CLI_AUTH, OCI_CLI_CONFIG_FILE, OCI_CONFIG_FILE,
-OCI_CONFIG_FILE_PROFILE, OCI_AUTH and IDCSCTL_PROFILE (docs/oci.md).`,
+time the session ends and what to do, and keeps trying; it never stops COMMAND,
+and picks up a new sign-in made in another terminal.
+
+The environment holds names, paths and the region, never a token or a secret:
+OCI_CLI_CONFIG_FILE, OCI_CLI_PROFILE, OCI_CLI_AUTH, OCI_CLI_REGION, OCI_AUTH,
+OCI_CONFIG_FILE_PROFILE, OCI_REGION, OCI_CONFIG_FILE and IDCSCTL_PROFILE; the
+oci CLI's key overrides (OCI_CLI_USER, OCI_CLI_KEY_FILE, ...) and
+IDCSCTL_CLIENT_SECRET are left out (docs/oci.md, "Long runs").`,
 		Example: `  idcsctl exec -- terraform apply
   idcsctl exec -p work --region eu-frankfurt-1 -- oci os ns get
   idcsctl exec --oci-session deploy -- ./deploy.sh --all`,
@@ -91,6 +97,9 @@ func runExec(ctx context.Context, a *app, o *execOptions, argv []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range terraformWarnings(argv[0], s, a.deps.Getenv) {
+		fmt.Fprintf(a.deps.Stderr, "idcsctl: warning: %s\n", w)
+	}
 	if release, err := a.announceKeeper(p.Name, s, "exec"); err != nil {
 		fmt.Fprintf(a.deps.Stderr, "idcsctl: warning: %v (oci session --status will not list this run)\n", err)
 	} else {
@@ -100,7 +109,7 @@ func runExec(ctx context.Context, a *app, o *execOptions, argv []string) error {
 	kept := make(chan struct{})
 	go func() {
 		defer close(kept)
-		k := &oci.Keeper{Ensure: ensure, Margin: o.session.margin, Now: a.deps.Now, Report: a.reportKeeping(p.Name, false)}
+		k := &oci.Keeper{Ensure: ensure, Margin: o.session.margin, Now: a.deps.Now, Report: a.reportKeeping(true)}
 		k.Run(keepCtx, s)
 	}()
 	code, err := child.Run(cmd, sigs)
@@ -116,7 +125,9 @@ func runExec(ctx context.Context, a *app, o *execOptions, argv []string) error {
 }
 
 // interruptible runs ensure until it ends or a signal that asks to stop
-// (INT, TERM, HUP, QUIT) cancels it.
+// (INT, TERM, HUP, QUIT) comes: then the command is not started, even if
+// the session was ready by then, and idcsctl exits as the signal would
+// have ended it.
 func interruptible(ctx context.Context, sigs <-chan os.Signal, ensure func(context.Context) (*oci.Session, error)) (*oci.Session, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -129,13 +140,20 @@ func interruptible(ctx context.Context, sigs <-chan os.Signal, ensure func(conte
 		s, err := ensure(ctx)
 		done <- result{s, err}
 	}()
+	var stopped syscall.Signal
 	for {
 		select {
 		case r := <-done:
+			if stopped != 0 {
+				return nil, &exitStatus{code: 128 + int(stopped), err: fmt.Errorf("stopped (%v) before the command started", stopped)}
+			}
 			return r.s, r.err
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+				if stopped == 0 {
+					stopped = sig.(syscall.Signal)
+				}
 				cancel()
 			}
 		}
@@ -217,29 +235,60 @@ func withEnv(env, set, drop []string) []string {
 	return append(out, set...)
 }
 
-// reportKeeping words what a keeper of profile's session reports, on
-// stderr: every renewal only when loud (oci session --keep-fresh, where
-// nothing else is said), a run of failures always, once as it starts,
-// once when the session expires and once as it ends.
-func (a *app) reportKeeping(profile string, loud bool) func(oci.KeepEvent) {
+// terraformWarnings says what would keep Terraform's OCI provider from the
+// session: its TF_VAR_ variables win over the OCI_ ones exec sets, and it
+// reads sessions from ~/.oci/config alone (said when COMMAND is terraform
+// or tofu).
+func terraformWarnings(command string, s *oci.Session, getenv func(string) string) []string {
+	var out []string
+	for _, v := range []struct{ name, want string }{
+		{"TF_VAR_auth", "SecurityToken"}, {"TF_VAR_config_file_profile", s.Name}, {"TF_VAR_region", s.Region},
+	} {
+		if got := getenv(v.name); got != "" && !strings.EqualFold(got, v.want) {
+			out = append(out, fmt.Sprintf("%s=%s wins over the session's %s for Terraform's OCI provider; unset it to use the session", v.name, got, v.want))
+		}
+	}
+	switch strings.TrimSuffix(filepath.Base(command), ".exe") {
+	case "terraform", "tofu":
+		if def, err := oci.DefaultConfigPath(); err == nil && s.Paths.Config != def {
+			out = append(out, fmt.Sprintf("Terraform's OCI provider reads sessions from %s alone, and this one is in %s: drop --oci-config for Terraform", def, s.Paths.Config))
+		}
+	}
+	return out
+}
+
+// reportKeeping words what a keeper of a session reports, on stderr: each
+// renewal only for oci session --keep-fresh, where nothing else is said; a
+// run of failures always, once as it starts, once when the session
+// expires and once as it ends. exec's lines say they are idcsctl's, among
+// the command's own.
+func (a *app) reportKeeping(exec bool) func(oci.KeepEvent) {
 	w := a.deps.Stderr
+	prefix := ""
+	if exec {
+		prefix = "idcsctl: "
+	}
 	return func(ev oci.KeepEvent) {
 		s := ev.Session
 		switch ev.Kind {
 		case oci.Renewed:
-			if loud {
-				fmt.Fprintf(w, "idcsctl: OCI session %q renewed; valid until %s.\n", s.Name, a.when(s.Expiry))
+			if !exec {
+				fmt.Fprintf(w, "OCI session %q renewed; valid until %s.\n", s.Name, a.when(s.Expiry))
 			}
 		case oci.Failing:
 			what, fix := explain(ev.Err)
 			if fix != "" {
 				fix = "; " + fix
 			}
-			fmt.Fprintf(w, "idcsctl: warning: cannot renew OCI session %q: %s%s. It ends %s; idcsctl keeps trying.\n", s.Name, what, fix, a.when(s.Expiry))
+			fmt.Fprintf(w, "%swarning: cannot renew OCI session %q: %s%s. It ends %s; idcsctl keeps trying, and a new sign-in needs no restart.\n", prefix, s.Name, what, fix, a.when(s.Expiry))
 		case oci.Expired:
-			fmt.Fprintf(w, "idcsctl: warning: OCI session %q expired %s: OCI calls fail until it is renewed.\n", s.Name, a.when(s.Expiry))
+			fmt.Fprintf(w, "%swarning: OCI session %q expired %s: OCI calls fail until it is renewed.\n", prefix, s.Name, a.when(s.Expiry))
 		case oci.Recovered:
-			fmt.Fprintf(w, "idcsctl: OCI session %q renewed after %d failed tries; valid until %s.\n", s.Name, ev.Tries, a.when(s.Expiry))
+			tries := "1 failed try"
+			if ev.Tries > 1 {
+				tries = fmt.Sprintf("%d failed tries", ev.Tries)
+			}
+			fmt.Fprintf(w, "%sOCI session %q renewed after %s; valid until %s.\n", prefix, s.Name, tries, a.when(s.Expiry))
 		}
 	}
 }

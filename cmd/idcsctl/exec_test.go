@@ -154,7 +154,9 @@ func ociSDKLoopMain() {
 		_, err := client.GetTenancy(ctx, ociidentity.GetTenancyRequest{TenancyId: &tenancy})
 		cancel()
 		if err == nil {
-			ok++
+			if ok++; ok == 1 {
+				fmt.Println("first call ok")
+			}
 		} else {
 			failed++
 			// The UPST on disk now: a failure while it lives is a failure
@@ -173,4 +175,31 @@ func ociSDKLoopMain() {
 	if failed > 0 {
 		os.Exit(3)
 	}
+}
+
+// tokenWatchMain is a command for idcsctl exec to run: it watches a file
+// and ends (exit 0) once its content has changed N times, or with exit 99
+// after a minute.
+//
+//	token-watch FILE N
+func tokenWatchMain() {
+	n, err := strconv.Atoi(os.Args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	last, _ := os.ReadFile(os.Args[1])
+	deadline := time.Now().Add(time.Minute)
+	for changes := 0; changes < n; {
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "token-watch: %d of %d changes within a minute\n", changes, n)
+			os.Exit(99)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if now, err := os.ReadFile(os.Args[1]); err == nil && string(now) != string(last) {
+			changes++
+			last = now
+		}
+	}
+	fmt.Printf("changed %s times\n", os.Args[2])
 }

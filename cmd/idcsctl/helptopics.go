@@ -85,6 +85,7 @@ func helpExitCodes() string {
 			fmt.Fprintf(&b, "     %s\n", strings.ReplaceAll(c.remedy, "`", ""))
 		}
 	}
+	b.WriteString("\nidcsctl exec -- COMMAND exits with COMMAND's status once it has started it:\nits exit code, 128+n when signal n ended it, 127 when it is not found, 126\nwhen it cannot run.\n")
 	b.WriteString("\nEvery failure is one line on stderr: what happened and what to do.\nMore: docs/exit-codes.md.")
 	return b.String()
 }

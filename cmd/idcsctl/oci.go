@@ -138,7 +138,7 @@ func sessionJSON(profile string, s *oci.Session, keepers []oci.KeeperRecord) oci
 	}
 	for _, k := range keepers {
 		if k.Profile == profile && k.Name == s.Name && k.ConfigPath == s.Paths.Config {
-			out.KeptFreshBy = append(out.KeptFreshBy, keeperJSON{PID: k.PID, Command: k.Command, Since: k.Since.UTC()})
+			out.KeptFreshBy = append(out.KeptFreshBy, keeperJSON{PID: k.PID, Command: k.Command, Since: *jsonTime(k.Since)})
 		}
 	}
 	return out
@@ -205,8 +205,8 @@ func (a *app) keepOCISessionFresh(ctx context.Context, profile string, s *oci.Se
 		return err
 	}
 	defer release()
-	fmt.Fprintf(w, "Keeping OCI session %q fresh: renewed %s before it expires, until Ctrl-C.\n", s.Name, oci.Lead(s, margin).Round(time.Second))
-	k := &oci.Keeper{Ensure: ensure, Margin: margin, Now: a.deps.Now, Report: a.reportKeeping(profile, true)}
+	fmt.Fprintf(w, "Keeping OCI session %q fresh: renewed %s before it expires, until Ctrl-C.\n", s.Name, humanDuration(oci.Lead(s, margin)))
+	k := &oci.Keeper{Ensure: ensure, Margin: margin, Now: a.deps.Now, Report: a.reportKeeping(false)}
 	s = k.Run(ctx, s)
 	fmt.Fprintf(w, "Stopped keeping OCI session %q fresh; it is valid until %s.\n", s.Name, a.when(s.Expiry))
 	return nil

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 		"idcsctl-ocisign":           ociSignMain,
 		"sigprobe":                  sigprobeMain,
 		"ocisdk-loop":               ociSDKLoopMain,
+		"token-watch":               tokenWatchMain,
 		"docker-credential-idcsctl": func() { os.Exit(credhelper.Run()) },
 	})
 }

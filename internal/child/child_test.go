@@ -1,0 +1,260 @@
+//go:build linux
+
+package child
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// roleEnv makes the test binary play a part in a test instead of running
+// the tests: "parent" (idcsctl's side: Run of a probe, with the process's
+// own signals) or "probe" (a command under Run).
+const roleEnv = "CHILD_TEST_ROLE"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleEnv) {
+	case "parent":
+		parentMain()
+	case "probe":
+		probeMain()
+	default:
+		os.Exit(m.Run())
+	}
+}
+
+// parentMain runs the probe as idcsctl exec runs a command, then says on
+// the terminal with which status it ended and whether the terminal is
+// this process's group's again.
+func parentMain() {
+	self, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, Forwarded...)
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), roleEnv+"=probe")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	code, err := Run(cmd, sigs)
+	if err != nil {
+		fmt.Println("run:", err)
+		os.Exit(1)
+	}
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	fmt.Printf("status=%d terminal-back=%v\n", code, err == nil && pgrp == unix.Getpgrp())
+	os.Exit(0)
+}
+
+// probeMain reads a line from the terminal (which stops a process that
+// is not in the terminal's foreground), counts the interrupts it gets
+// until it reads "done", and exits 7.
+func probeMain() {
+	in := bufio.NewReader(os.Stdin)
+	fmt.Println("ready")
+	line, _ := in.ReadString('\n')
+	fmt.Printf("read:%s\n", strings.TrimSpace(line))
+	ints := make(chan os.Signal, 8)
+	signal.Notify(ints, syscall.SIGINT)
+	fmt.Println("armed")
+	<-ints
+	fmt.Println("got INT")
+	line, _ = in.ReadString('\n')
+	n := 1 + len(ints)
+	fmt.Printf("ints=%d after %s\n", n, strings.TrimSpace(line))
+	os.Exit(7)
+}
+
+// terminal is the controlling side of a pseudo-terminal, with everything
+// written to it so far.
+type terminal struct {
+	master *os.File
+	mu     sync.Mutex
+	out    bytes.Buffer
+}
+
+func (t *terminal) read() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := t.master.Read(buf)
+		t.mu.Lock()
+		t.out.Write(buf[:n])
+		t.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// await waits, up to 20 seconds, until the terminal has shown text.
+func (t *terminal) await(tb testing.TB, text string) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		t.mu.Lock()
+		seen := t.out.String()
+		t.mu.Unlock()
+		if strings.Contains(seen, text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the terminal did not show %q within 20s; it showed:\n%s", text, seen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openPTY opens a new pseudo-terminal: its controlling side and the
+// device a session takes as its terminal.
+func openPTY(t *testing.T) (master, tty *os.File) {
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return master, tty
+}
+
+// TestRunGivesTheCommandTheTerminal runs a parent in a terminal session of
+// its own, as a shell would start idcsctl exec: the command reads the
+// terminal (it is the foreground), a Ctrl-C reaches it once (from the
+// terminal, not again from the parent), its exit code comes back, and the
+// terminal is the parent's again afterwards.
+func TestRunGivesTheCommandTheTerminal(t *testing.T) {
+	master, tty := openPTY(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := exec.Command(self)
+	parent.Env = append(os.Environ(), roleEnv+"=parent")
+	parent.Stdin, parent.Stdout, parent.Stderr = tty, tty, tty
+	parent.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{master: master}
+	go term.read()
+	var waitErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		waitErr = parent.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = parent.Process.Kill()
+		<-done
+	})
+
+	term.await(t, "ready")
+	fmt.Fprint(master, "hello\n")
+	term.await(t, "read:hello")
+	term.await(t, "armed")
+	fmt.Fprint(master, "\x03") // Ctrl-C
+	term.await(t, "got INT")
+	fmt.Fprint(master, "done\n")
+	term.await(t, "ints=1 after done")
+	term.await(t, "status=7 terminal-back=true")
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Errorf("the parent ended with %v", waitErr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the parent did not end")
+	}
+}
+
+func TestRunPassesOnTheStatusAndTheSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		send   []os.Signal
+		want   int
+	}{
+		{"exit code", "exit 7", nil, 7},
+		{"success", "true", nil, 0},
+		{"ended by a signal: 128+n", "kill -TERM $$", nil, 143},
+		// The command waits on a pipe until it has got USR1 then TERM,
+		// passed on from the channel, and exits with their order.
+		{"signals passed on", `trap 'echo USR1 >&3' USR1; trap 'echo TERM >&3; exit 9' TERM; echo up >&3; while :; do sleep 0.05; done`,
+			[]os.Signal{syscall.SIGUSR1, syscall.SIGTERM}, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			cmd := exec.Command("sh", "-c", tc.script)
+			cmd.ExtraFiles = []*os.File{w}
+			sigs := make(chan os.Signal, 4)
+			type ended struct {
+				code int
+				err  error
+			}
+			done := make(chan ended, 1)
+			go func() {
+				code, err := Run(cmd, sigs)
+				done <- ended{code, err}
+			}()
+			lines := bufio.NewScanner(r)
+			var seen []string
+			if len(tc.send) > 0 {
+				if !lines.Scan() || lines.Text() != "up" {
+					t.Fatalf("the command did not start: %v", lines.Err())
+				}
+				for _, s := range tc.send {
+					sigs <- s
+					if !lines.Scan() {
+						t.Fatalf("the command did not report %v", s)
+					}
+					seen = append(seen, lines.Text())
+				}
+			}
+			select {
+			case e := <-done:
+				w.Close()
+				if e.err != nil || e.code != tc.want {
+					t.Errorf("Run = %d, %v; want %d", e.code, e.err, tc.want)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if want := len(tc.send); len(seen) != want || want > 0 && (seen[0] != "USR1" || seen[1] != "TERM") {
+				t.Errorf("the command saw %v, want USR1 then TERM", seen)
+			}
+		})
+	}
+}
+
+func TestRunSaysWhenTheCommandCannotStart(t *testing.T) {
+	code, err := Run(exec.Command("/nonexistent/command"), make(chan os.Signal))
+	if err == nil {
+		t.Fatalf("Run of a missing program = %d, nil; want an error", code)
+	}
+}
