@@ -62,7 +62,7 @@ func parentMain() {
 // until it reads "done", and exits 7.
 func probeMain() {
 	in := bufio.NewReader(os.Stdin)
-	fmt.Println("ready")
+	fmt.Printf("ready pid=%d.\n", os.Getpid())
 	line, _ := in.ReadString('\n')
 	fmt.Printf("read:%s\n", strings.TrimSpace(line))
 	ints := make(chan os.Signal, 8)
@@ -115,6 +115,45 @@ func (t *terminal) await(tb testing.TB, text string) {
 	}
 }
 
+// pid is the probe's process id, from its "ready pid=N." line.
+func (t *terminal) pid(tb testing.TB) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var pid int
+	out := t.out.String()
+	if i := strings.Index(out, "ready pid="); i < 0 {
+		tb.Fatal("the probe did not say its pid")
+	} else if _, err := fmt.Sscanf(out[i:], "ready pid=%d.", &pid); err != nil {
+		tb.Fatal(err)
+	}
+	return pid
+}
+
+// awaitState waits, up to 20 seconds, until process pid is stopped (or
+// no longer stopped), as /proc says.
+func awaitState(tb testing.TB, pid int, stopped bool) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		// The state follows the command name, which is in parentheses.
+		state := ""
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+			state = string(stat[i+2])
+		}
+		if (state == "T") == stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("process %d is in state %q after 20s, want stopped=%v", pid, state, stopped)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // openPTY opens a new pseudo-terminal: its controlling side and the
 // device a session takes as its terminal.
 func openPTY(t *testing.T) (master, tty *os.File) {
@@ -141,7 +180,8 @@ func openPTY(t *testing.T) (master, tty *os.File) {
 
 // TestRunGivesTheCommandTheTerminal runs a parent in a terminal session of
 // its own, as a shell would start idcsctl exec: the command reads the
-// terminal (it is the foreground), a Ctrl-C reaches it once (from the
+// terminal (it is the foreground), Ctrl-Z stops both and a SIGCONT to the
+// parent (fg) continues both, a Ctrl-C reaches the command once (from the
 // terminal, not again from the parent), its exit code comes back, and the
 // terminal is the parent's again afterwards.
 func TestRunGivesTheCommandTheTerminal(t *testing.T) {
@@ -174,6 +214,18 @@ func TestRunGivesTheCommandTheTerminal(t *testing.T) {
 	fmt.Fprint(master, "hello\n")
 	term.await(t, "read:hello")
 	term.await(t, "armed")
+	// Ctrl-Z stops the command, and the parent with it, as a shell's job
+	// control expects; a SIGCONT to the parent (fg) continues both, and
+	// the command has the terminal again.
+	probe := term.pid(t)
+	fmt.Fprint(master, "\x1a") // Ctrl-Z
+	awaitState(t, probe, true)
+	awaitState(t, parent.Process.Pid, true)
+	if err := syscall.Kill(-parent.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	awaitState(t, parent.Process.Pid, false)
+	awaitState(t, probe, false)
 	fmt.Fprint(master, "\x03") // Ctrl-C
 	term.await(t, "got INT")
 	fmt.Fprint(master, "done\n")

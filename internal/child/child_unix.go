@@ -135,7 +135,14 @@ func takeTerminal(tty *os.File, pgrp int) {
 // child if this process has it again (fg), and continues the child.
 func stopWithChild(tty *os.File, pid int) {
 	takeTerminal(tty, unix.Getpgrp())
+	// The stop of a whole process reaches its other threads first at
+	// times, and this one runs on for a moment: the SIGCONT that ends the
+	// stop is what says the shell has continued the job.
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	defer signal.Stop(cont)
 	_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+	<-cont
 	if pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP); err == nil && pgrp == unix.Getpgrp() {
 		_ = unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, pid)
 	}
