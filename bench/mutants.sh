@@ -468,6 +468,58 @@ mutant logout-hides-failed-removal cmd/idcsctl/logout.go \
 	return nil' \
   './cmd/idcsctl:TestScripts$/oci_logout_failed_removal'
 
+# --- idcsctl exec: keeping an OCI session fresh around a command -----------
+
+mutant upst-margin-uncapped internal/oci/upst.go \
+  '	return min(asked, c.Expiry.Sub(c.Issued)/4)' \
+  '	return asked' \
+  './internal/oci:TestClaimsMargin|TestKeeper' './cmd/idcsctl:TestScripts$/oci_session$'
+
+mutant keeper-warns-every-failure internal/oci/keeper.go \
+  '			if tries == 1 {
+				pause = min(max(lead/5, time.Second), 30*time.Second)
+				report(Failing, s, err, tries)' \
+  '			report(Failing, s, err, tries)
+			if tries == 1 {
+				pause = min(max(lead/5, time.Second), 30*time.Second)' \
+  './internal/oci:TestKeeper'
+
+mutant keeper-no-backoff internal/oci/keeper.go \
+  '				pause = min(2*pause, max(min(lead, 5*time.Minute), time.Second))' \
+  '' \
+  './internal/oci:TestKeeper'
+
+mutant exec-child-same-group internal/child/child_unix.go \
+  '	attr := &syscall.SysProcAttr{Setpgid: true}' \
+  '	attr := &syscall.SysProcAttr{}' \
+  './internal/child' './cmd/idcsctl:TestScripts$/exec_signals'
+
+mutant exec-no-parent-death-signal internal/child/pdeathsig_linux.go \
+  'attr.Pdeathsig = syscall.SIGTERM' \
+  '_ = attr' \
+  './cmd/idcsctl:TestScripts$/exec_signals'
+
+mutant exec-keeps-client-secret cmd/idcsctl/exec.go \
+  '	config.EnvClientSecret,
+' \
+  '' \
+  './cmd/idcsctl:TestScripts$/exec_basics'
+
+mutant exec-signal-status internal/child/child_unix.go \
+  '				return 128 + int(ev.status.Signal()), nil' \
+  '				return ev.status.ExitStatus(), nil' \
+  './internal/child' './cmd/idcsctl:TestScripts$/exec_basics'
+
+mutant exec-no-renewal cmd/idcsctl/exec.go \
+  '		k.Run(keepCtx, s)' \
+  '		<-keepCtx.Done()' \
+  './cmd/idcsctl:TestScripts$/exec_sdk_long'
+
+mutant exec-ignores-stop-before-start cmd/idcsctl/exec.go \
+  '			if stopped != 0 {' \
+  '			if false {' \
+  './cmd/idcsctl:TestExecStopBeforeTheCommandStarts'
+
 # --- Report ------------------------------------------------------------------
 
 echo "## Mutation check of $rev: $((SECONDS - started))s"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -202,4 +204,85 @@ func tokenWatchMain() {
 		}
 	}
 	fmt.Printf("changed %s times\n", os.Args[2])
+}
+
+func TestExecStopBeforeTheCommandStartsEndsWithTheSignalsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		want int
+	}{
+		{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			sigs := make(chan os.Signal, 2)
+			sigs <- syscall.SIGWINCH // not a request to stop
+			sigs <- tc.sig
+			// A session that was ready anyway: ensure ends without an
+			// error once it has been cancelled.
+			ensure := func(ctx context.Context) (*oci.Session, error) {
+				<-ctx.Done()
+				return &oci.Session{Name: "s"}, nil
+			}
+			s, err := interruptible(context.Background(), sigs, ensure)
+			var xs *exitStatus
+			if !errors.As(err, &xs) || xs.code != tc.want || s != nil {
+				t.Fatalf("interruptible = %v, %v; want no session and exit %d", s, err, tc.want)
+			}
+			if !strings.Contains(err.Error(), "before the command started") {
+				t.Errorf("the error says %q", err)
+			}
+		})
+	}
+	// Without a signal, the session.
+	want := &oci.Session{Name: "s"}
+	s, err := interruptible(context.Background(), make(chan os.Signal), func(context.Context) (*oci.Session, error) { return want, nil })
+	if err != nil || s != want {
+		t.Fatalf("interruptible = %v, %v; want the session", s, err)
+	}
+}
+
+func TestExecEnvironment(t *testing.T) {
+	got := withEnv(
+		[]string{"PATH=/bin", "OCI_CLI_PROFILE=mine", "OCI_CLI_KEY_CONTENT=-----BEGIN", "IDCSCTL_CLIENT_SECRET=s3cr3t", "A=1=2"},
+		[]string{"OCI_CLI_PROFILE=idcsctl-work", "OCI_REGION=us-ashburn-1"},
+		[]string{"OCI_CLI_KEY_CONTENT", "IDCSCTL_CLIENT_SECRET"},
+	)
+	want := []string{"PATH=/bin", "A=1=2", "OCI_CLI_PROFILE=idcsctl-work", "OCI_REGION=us-ashburn-1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("withEnv = %q, want %q", got, want)
+	}
+}
+
+func TestTerraformWarnings(t *testing.T) {
+	home, err := oci.DefaultConfigPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	s := &oci.Session{Name: "idcsctl-work", Region: "us-ashburn-1", Paths: oci.PathsFor(home, "idcsctl-work")}
+	elsewhere := &oci.Session{Name: "idcsctl-work", Region: "us-ashburn-1", Paths: oci.PathsFor("/tmp/oci/config", "idcsctl-work")}
+	for _, tc := range []struct {
+		name    string
+		command string
+		s       *oci.Session
+		env     map[string]string
+		want    []string
+	}{
+		{"nothing to say", "terraform", s, nil, nil},
+		{"agreeing TF_VAR_s", "terraform", s, map[string]string{"TF_VAR_auth": "securitytoken", "TF_VAR_region": "us-ashburn-1"}, nil},
+		{"a TF_VAR_ that wins", "./deploy.sh", s, map[string]string{"TF_VAR_config_file_profile": "DEFAULT"}, []string{"TF_VAR_config_file_profile=DEFAULT wins"}},
+		{"a config Terraform cannot follow", "/usr/bin/tofu", elsewhere, nil, []string{"reads sessions from " + home + " alone"}},
+		{"another command may follow it", "oci", elsewhere, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := terraformWarnings(tc.command, tc.s, func(k string) string { return tc.env[k] })
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %q does not say %q", got[i], w)
+				}
+			}
+		})
+	}
 }
