@@ -179,9 +179,9 @@ func ociSDKLoopMain() {
 	}
 }
 
-// tokenWatchMain is a command for idcsctl exec to run: it watches a file
-// and ends (exit 0) once its content has changed N times, or with exit 99
-// after a minute.
+// tokenWatchMain is a command for idcsctl exec to run: it says
+// "watching", watches a file, and ends (exit 0) once its content has
+// changed N times, or with exit 99 after a minute.
 //
 //	token-watch FILE N
 func tokenWatchMain() {
@@ -191,6 +191,7 @@ func tokenWatchMain() {
 		os.Exit(1)
 	}
 	last, _ := os.ReadFile(os.Args[1])
+	fmt.Println("watching")
 	deadline := time.Now().Add(time.Minute)
 	for changes := 0; changes < n; {
 		if time.Now().After(deadline) {
