@@ -321,14 +321,14 @@ mutant oci-config-symlink-followed internal/oci/config.go \
   './internal/oci:TestConfigRefusesWhatItCannotEdit'
 
 mutant oci-upst-margin internal/oci/session.go \
-  'now().Add(o.Margin).Before(c.Expiry)' \
+  'now().Add(c.Margin(o.Margin)).Before(c.Expiry)' \
   'now().Before(c.Expiry)' \
   './internal/oci:TestEnsureExchangesOnlyWhenDue'
 
 mutant oci-exchange-lock-per-process cmd/idcsctl/oci.go \
-  'unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name)' \
-  'unlock, err := store.Lock(ctx, filepath.Join(dir, "oci"), p.Name+fmt.Sprint(time.Now().UnixNano()))' \
-  './cmd/idcsctl:TestConcurrentOCISessionsExchangeOnce'
+  'unlock, err := store.Lock(ctx, lockDir, p.Name)' \
+  'unlock, err := store.Lock(ctx, lockDir, p.Name+fmt.Sprint(time.Now().UnixNano()))' \
+  './cmd/idcsctl:TestConcurrentOCISessionsExchangeOnce' './cmd/idcsctl:TestScripts$/exec_shared'
 
 mutant kube-replaced-value-comment internal/kube/kubeconfig.go \
   'v.HeadComment, v.LineComment, v.FootComment = m.Content[i+1].HeadComment, m.Content[i+1].LineComment, m.Content[i+1].FootComment' \
