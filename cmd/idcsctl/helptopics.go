@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idcsctl/idcsctl/internal/config"
 )
 
 // Help topics: `idcsctl help environment`, `idcsctl help exit-codes` and
@@ -97,5 +99,58 @@ func newHelpTopicCmds() []*cobra.Command {
 		{Use: "environment", Short: "The environment variables idcsctl reads", Long: helpEnvironment},
 		{Use: "exit-codes", Short: "What each exit code means and what to do", Long: helpExitCodes()},
 		{Use: "config", Short: "The config file: where it is, its keys, an example", Long: helpConfig},
+	}
+}
+
+// newHelpCmd is cobra's help command, except that a command or topic it
+// does not know is a usage error (exit 2) naming the nearest one, where
+// cobra prints the whole usage and exits 0: a script's typo must not pass.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command or topic",
+		Long:  "Help about any command or topic: idcsctl help COMMAND [SUBCOMMAND], or idcsctl help TOPIC.",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return withPrefix(names, toComplete), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				parent := root
+				if cmd != nil {
+					parent = cmd
+				}
+				name := args[len(args)-1]
+				if len(rest) > 0 {
+					name = rest[0]
+				}
+				var names []string
+				for _, sub := range parent.Commands() {
+					if sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
+						names = append(names, sub.Name())
+					}
+				}
+				hint := ""
+				if s := config.Suggest(name, names); len(s) > 0 {
+					hint = fmt.Sprintf(" (did you mean %q?)", s[0])
+				}
+				list := "`idcsctl help` lists the commands and topics"
+				if parent != root {
+					list = fmt.Sprintf("`%s` lists its commands", "idcsctl help "+strings.TrimPrefix(parent.CommandPath(), root.Name()+" "))
+				}
+				return usagef("no help for %q%s; %s", strings.Join(args, " "), hint, list)
+			}
+			return cmd.Help()
+		},
 	}
 }

@@ -190,6 +190,7 @@ Try it with no tenant at all:  idcsctl demo`,
 			root.AddCommand(c.build(a))
 		}
 		root.AddCommand(newHelpTopicCmds()...)
+		root.SetHelpCommand(newHelpCmd(root))
 	}
 	root.SetVersionTemplate("idcsctl {{.Version}}\n")
 	return root
