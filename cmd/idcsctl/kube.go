@@ -27,7 +27,7 @@ profile's ID token, refreshed under the same lock as "idcsctl token", so that
 many kubectl calls at once refresh once. See docs/kubernetes.md.`,
 		Example: `  idcsctl login -p work && kubectl get pods   # with the kubeconfig entry of docs/kubernetes.md
   idcsctl kube token -p work                  # the ExecCredential kubectl gets`,
-		Args: cobra.NoArgs,		// Runnable, so that cobra checks its arguments: a mistyped
+		Args: cobra.NoArgs, // Runnable, so that cobra checks its arguments: a mistyped
 		// subcommand is a usage error, not this help with exit 0.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}

@@ -28,7 +28,7 @@ the profile change; the rest of the file stays as you wrote it.`,
   idcsctl profile use work
   idcsctl profile rm lab
   idcsctl profile list -o json | jq -r '.profiles[] | select(.default) | .name'`,
-		Args: cobra.NoArgs,		// Runnable, so that cobra checks its arguments: a mistyped
+		Args: cobra.NoArgs, // Runnable, so that cobra checks its arguments: a mistyped
 		// subcommand is a usage error, not this help with exit 0.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
