@@ -38,8 +38,12 @@ func Announce(dir string, r KeeperRecord) (release func(), err error) {
 	base := filepath.Join(dir, strconv.Itoa(r.PID))
 	fl := flock.New(base+".lock", flock.SetPermissions(0o600))
 	// Locked first, so that the record is never seen without its lock.
-	if ok, err := fl.TryLock(); err != nil || !ok {
-		return nil, fmt.Errorf("lock %s: %v", fl.Path(), errors.Join(err, errors.New("held by another process")))
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", fl.Path(), err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("lock %s: another process holds it", fl.Path())
 	}
 	data, err := json.Marshal(r)
 	if err == nil {
