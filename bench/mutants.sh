@@ -500,9 +500,8 @@ mutant exec-no-parent-death-signal internal/child/pdeathsig_linux.go \
   './cmd/idcsctl:TestScripts$/exec_signals'
 
 mutant exec-keeps-client-secret cmd/idcsctl/exec.go \
-  '	config.EnvClientSecret,
-' \
-  '' \
+  '	config.EnvClientSecret,' \
+  '	config.EnvClientSecret + "_NOT",' \
   './cmd/idcsctl:TestScripts$/exec_basics'
 
 mutant exec-signal-status internal/child/child_unix.go \
@@ -512,7 +511,8 @@ mutant exec-signal-status internal/child/child_unix.go \
 
 mutant exec-no-renewal cmd/idcsctl/exec.go \
   '		k.Run(keepCtx, s)' \
-  '		<-keepCtx.Done()' \
+  '		_ = k
+		<-keepCtx.Done()' \
   './cmd/idcsctl:TestScripts$/exec_sdk_long'
 
 mutant exec-ignores-stop-before-start cmd/idcsctl/exec.go \
