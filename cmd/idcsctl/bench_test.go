@@ -507,6 +507,39 @@ func BenchmarkOCISessionFresh(b *testing.B) {
 	reportRatio(b, subject, base, "token", "x-token")
 }
 
+// BenchmarkExecFresh: `idcsctl exec -- true` while the UPST is fresh, the
+// cost of wrapping a command (the session checked, the child started in a
+// process group of its own, the keeper set up and stopped), against
+// `idcsctl oci session` in the same loop. It must not touch the network:
+// the benchmark fails if the emulator sees an exchange.
+func BenchmarkExecFresh(b *testing.B) {
+	c := newCLIEnv(b, buildIdcsctl(b), nil)
+	if err := c.emu.AddRedirectURI(emulator.DemoConfidentialClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", c.port)); err != nil {
+		b.Fatal(err)
+	}
+	c.env = append(c.env, "IDCSCTL_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret)
+	c.run("login", "--domain", c.url, "--client-id", emulator.DemoConfidentialClientID, "--port", fmt.Sprint(c.port), "--timeout", "30s")
+	c.run("oci", "session", "--region", "us-ashburn-1")
+	exchanges := func() int { return c.emu.Counts()["token:"+emulator.GrantTokenExchange] }
+	before := exchanges()
+	null := devNull(b)
+	var subject, base series
+	for b.Loop() {
+		oc := c.command(context.Background(), nil, "oci", "session")
+		oc.Stderr = null
+		d, _ := timed(b, oc)
+		base = append(base, d)
+
+		ec := c.command(context.Background(), nil, "exec", "--", "true")
+		d, _ = timed(b, ec)
+		subject = append(subject, d)
+	}
+	if exchanges() != before {
+		b.Fatalf("a fresh session was exchanged again (%d exchanges, want %d)", exchanges(), before)
+	}
+	reportRatio(b, subject, base, "oci-session", "x-oci-session")
+}
+
 // BenchmarkCredHelperGetCached: `docker-credential-idcsctl get` as docker
 // runs it for each request of a pull, with the registry token cached,
 // against the cached `idcsctl token` in the same loop. Target: within

@@ -45,9 +45,12 @@ func Announce(dir string, r KeeperRecord) (release func(), err error) {
 	if !ok {
 		return nil, fmt.Errorf("lock %s: another process holds it", fl.Path())
 	}
+	// Written in place, without the fsyncs of an atomic write: the record
+	// lives only as long as the process, and Keepers skips a record it
+	// cannot read yet.
 	data, err := json.Marshal(r)
 	if err == nil {
-		err = writeAtomic(base+".json", append(data, '\n'), 0o600)
+		err = os.WriteFile(base+".json", append(data, '\n'), 0o600)
 	}
 	if err != nil {
 		_ = fl.Unlock()
