@@ -180,9 +180,15 @@ func (a *app) answerOffline(ctx context.Context, o *whoamiOptions, m *session.Ma
 // sayOffline says in one line that the identity shown is the stored ID
 // token's, and why the domain was not asked, in the words the one failure
 // classifier gives the cause (explain): no fix, since nothing failed.
+// "Offline" only when the domain could not be reached: a domain that
+// answered with an error is not.
 func (a *app) sayOffline(out *whoamiJSON, cause error) {
 	what, _ := explain(cause)
-	fmt.Fprintf(a.deps.Stderr, "Offline: %s; showing the claims of the ID token verified at sign-in.\n", what)
+	label := "Offline"
+	if !isUnreachable(cause) {
+		label = "The domain could not answer"
+	}
+	fmt.Fprintf(a.deps.Stderr, "%s: %s; showing the claims of the ID token verified at sign-in.\n", label, what)
 	out.Source = "id-token"
 }
 
