@@ -494,6 +494,13 @@ mutant exec-child-same-group internal/child/child_unix.go \
   '	attr := &syscall.SysProcAttr{}' \
   './internal/child' './cmd/idcsctl:TestScripts$/exec_signals'
 
+mutant exec-background-job-stuck internal/child/child_unix.go \
+  '				if tty != nil {
+					stopWithChild(tty, pid)' \
+  '				if foreground {
+					stopWithChild(tty, pid)' \
+  './internal/child:TestRunInABackgroundJob'
+
 mutant exec-no-parent-death-signal internal/child/pdeathsig_linux.go \
   'attr.Pdeathsig = syscall.SIGTERM' \
   '_ = attr' \

@@ -129,6 +129,20 @@ func (t *terminal) pid(tb testing.TB) int {
 	return pid
 }
 
+// jobPID is the process id of the job bash started, from its "[1] N".
+func (t *terminal) jobPID(tb testing.TB) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var pid int
+	out := t.out.String()
+	if i := strings.Index(out, "[1] "); i < 0 {
+		tb.Fatal("bash did not say the job's pid")
+	} else if _, err := fmt.Sscanf(out[i:], "[1] %d", &pid); err != nil {
+		tb.Fatal(err)
+	}
+	return pid
+}
+
 // awaitState waits, up to 20 seconds, until process pid is stopped (or
 // no longer stopped), as /proc says.
 func awaitState(tb testing.TB, pid int, stopped bool) {
@@ -309,4 +323,49 @@ func TestRunSaysWhenTheCommandCannotStart(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Run of a missing program = %d, nil; want an error", code)
 	}
+}
+
+// TestRunInABackgroundJobGetsTheTerminalOnFg runs the parent as a job
+// that a real interactive bash starts in the background (&): the command
+// stops when it reads the terminal, the parent stops with it, bash says
+// the job is stopped, and after fg the command has the terminal.
+func TestRunInABackgroundJobGetsTheTerminalOnFg(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash here (apt-get install bash)")
+	}
+	master, tty := openPTY(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell := exec.Command(bash, "--norc", "--noprofile", "-i")
+	shell.Env = append(os.Environ(), "PS1=$ ", "TERM=dumb")
+	shell.Stdin, shell.Stdout, shell.Stderr = tty, tty, tty
+	shell.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = shell.Process.Kill()
+		_ = shell.Wait()
+	})
+	term := &terminal{master: master}
+	go term.read()
+	term.await(t, "$ ")
+	fmt.Fprintf(master, "%s=parent '%s' &\n", roleEnv, self)
+	term.await(t, "ready pid=")
+	// bash says "Stopped" only at its next prompt; /proc says it at once.
+	awaitState(t, term.pid(t), true)
+	awaitState(t, term.jobPID(t), true)
+	fmt.Fprint(master, "fg\n")
+	fmt.Fprint(master, "hello\n")
+	term.await(t, "read:hello")
+	term.await(t, "armed")
+	fmt.Fprint(master, "\x03") // Ctrl-C
+	term.await(t, "got INT")
+	fmt.Fprint(master, "done\n")
+	term.await(t, "ints=1 after done")
+	term.await(t, "status=7 terminal-back=true")
+	fmt.Fprint(master, "exit\n")
 }

@@ -75,8 +75,9 @@ func Run(cmd *exec.Cmd, sigs <-chan os.Signal) (int, error) {
 		}
 	}()
 	defer func() {
-		if foreground {
-			// The child's group may have left the terminal to nobody.
+		if tty != nil && foregroundOf(tty) == pid {
+			// The child's group has ended and left the terminal to
+			// nobody.
 			takeTerminal(tty, unix.Getpgrp())
 		}
 		// Collects what os/exec keeps for the child (its I/O copies, if
@@ -94,7 +95,7 @@ func Run(cmd *exec.Cmd, sigs <-chan os.Signal) (int, error) {
 			case ev.err != nil:
 				return 0, ev.err
 			case ev.status.Stopped():
-				if foreground {
+				if tty != nil {
 					stopWithChild(tty, pid)
 				}
 			case ev.status.Signaled():
@@ -106,17 +107,27 @@ func Run(cmd *exec.Cmd, sigs <-chan os.Signal) (int, error) {
 	}
 }
 
-// controllingTerminal opens the process's controlling terminal and says
+// controllingTerminal opens the process's controlling terminal, if it has
+// one (not in a script's pipeline under CI, nor in a service), and says
 // whether the process's group is its foreground group: only then does the
-// child get the terminal. Without one (a script, CI, a service), or in the
-// background (&), the child stays in the background with its parent.
+// child get the terminal as it starts. Started in the background (&), the
+// child gets it when the shell brings the job to the foreground (see
+// stopWithChild).
 func controllingTerminal() (*os.File, bool) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return nil, false
 	}
+	return tty, foregroundOf(tty) == unix.Getpgrp()
+}
+
+// foregroundOf is the terminal's foreground process group, or 0.
+func foregroundOf(tty *os.File) int {
 	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
-	return tty, err == nil && pgrp == unix.Getpgrp()
+	if err != nil {
+		return 0
+	}
+	return pgrp
 }
 
 // takeTerminal makes pgrp the terminal's foreground group. A background
@@ -128,13 +139,16 @@ func takeTerminal(tty *os.File, pgrp int) {
 	_ = unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, pgrp)
 }
 
-// stopWithChild follows the child's stop (Ctrl-Z, or a read from the
-// terminal while in the background) as a shell would see it: it takes the
-// terminal back, stops this process so that the shell sees the job
-// stopped, and, once continued (fg or bg), gives the terminal back to the
-// child if this process has it again (fg), and continues the child.
+// stopWithChild follows the child's stop (Ctrl-Z; or a read from the
+// terminal while in the background, as in a job started with & and then
+// reading) as a shell would see it: it takes the terminal back if the
+// child has it, stops this process so that the shell sees the job
+// stopped, and, once continued (fg or bg), gives the terminal to the child
+// if this process has it (fg), and continues the child.
 func stopWithChild(tty *os.File, pid int) {
-	takeTerminal(tty, unix.Getpgrp())
+	if foregroundOf(tty) == pid {
+		takeTerminal(tty, unix.Getpgrp())
+	}
 	// The stop of a whole process reaches its other threads first at
 	// times, and this one runs on for a moment: the SIGCONT that ends the
 	// stop is what says the shell has continued the job.
@@ -143,7 +157,7 @@ func stopWithChild(tty *os.File, pid int) {
 	defer signal.Stop(cont)
 	_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
 	<-cont
-	if pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP); err == nil && pgrp == unix.Getpgrp() {
+	if foregroundOf(tty) == unix.Getpgrp() {
 		_ = unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, pid)
 	}
 	_ = syscall.Kill(-pid, syscall.SIGCONT)
