@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,57 +116,87 @@ func (t *terminal) await(tb testing.TB, text string) {
 	}
 }
 
-// pid is the probe's process id, from its "ready pid=N." line.
-func (t *terminal) pid(tb testing.TB) int {
+// said finds a process id on the terminal, in the first text that
+// format (with one %d) reads after prefix; 0 when there is none.
+func (t *terminal) said(prefix, format string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var pid int
 	out := t.out.String()
-	if i := strings.Index(out, "ready pid="); i < 0 {
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		return 0
+	}
+	var pid int
+	if _, err := fmt.Sscanf(out[i:], format, &pid); err != nil {
+		return 0
+	}
+	return pid
+}
+
+// pid is the probe's process id, from its "ready pid=N." line.
+func (t *terminal) pid(tb testing.TB) int {
+	pid := t.said("ready pid=", "ready pid=%d.")
+	if pid == 0 {
 		tb.Fatal("the probe did not say its pid")
-	} else if _, err := fmt.Sscanf(out[i:], "ready pid=%d.", &pid); err != nil {
-		tb.Fatal(err)
 	}
 	return pid
 }
 
 // jobPID is the process id of the job bash started, from its "[1] N".
 func (t *terminal) jobPID(tb testing.TB) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var pid int
-	out := t.out.String()
-	if i := strings.Index(out, "[1] "); i < 0 {
+	pid := t.said("[1] ", "[1] %d")
+	if pid == 0 {
 		tb.Fatal("bash did not say the job's pid")
-	} else if _, err := fmt.Sscanf(out[i:], "[1] %d", &pid); err != nil {
-		tb.Fatal(err)
 	}
 	return pid
 }
 
-// awaitState waits, up to 20 seconds, until process pid is stopped (or
-// no longer stopped), as /proc says.
+// awaitState waits, up to 20 seconds, until every thread of process pid
+// is stopped (or none is), as /proc says. A Go program's stop reaches its
+// threads one by one: a shell says "Stopped" once the last has, and a
+// SIGCONT before then ends a stop that is not complete yet.
 func awaitState(tb testing.TB, pid int, stopped bool) {
 	tb.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		states, err := threadStates(pid)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		// The state follows the command name, which is in parentheses.
-		state := ""
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-			state = string(stat[i+2])
+		all := len(states) > 0
+		for _, st := range states {
+			if (st == "T") != stopped {
+				all = false
+			}
 		}
-		if (state == "T") == stopped {
+		if all {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("process %d is in state %q after 20s, want stopped=%v", pid, state, stopped)
+			tb.Fatalf("process %d's threads are in states %q after 20s, want stopped=%v", pid, states, stopped)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// threadStates are the states of process pid's threads (R, S, T, ...).
+func threadStates(pid int) ([]string, error) {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(stats) == 0 {
+		return nil, fmt.Errorf("no threads of process %d in /proc (%v)", pid, err)
+	}
+	var states []string
+	for _, f := range stats {
+		stat, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that ended
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+			states = append(states, string(stat[i+2]))
+		}
+	}
+	return states, nil
 }
 
 // openPTY opens a new pseudo-terminal: its controlling side and the
@@ -346,11 +377,17 @@ func TestRunInABackgroundJobGetsTheTerminalOnFg(t *testing.T) {
 	if err := shell.Start(); err != nil {
 		t.Fatal(err)
 	}
+	term := &terminal{master: master}
 	t.Cleanup(func() {
+		// A failed run leaves the job and its command stopped: end them.
+		for _, p := range []int{term.said("[1] ", "[1] %d"), term.said("ready pid=", "ready pid=%d.")} {
+			if p > 0 {
+				_ = syscall.Kill(-p, syscall.SIGKILL)
+			}
+		}
 		_ = shell.Process.Kill()
 		_ = shell.Wait()
 	})
-	term := &terminal{master: master}
 	go term.read()
 	term.await(t, "$ ")
 	fmt.Fprintf(master, "%s=parent '%s' &\n", roleEnv, self)
