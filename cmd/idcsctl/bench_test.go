@@ -473,13 +473,12 @@ func BenchmarkBinarySize(b *testing.B) {
 	b.ReportMetric(float64(sizes["idcsctl"])/float64(sizes["floor"]), "x-floor")
 }
 
-// BenchmarkOCISessionFresh: `idcsctl oci session` while its UPST is fresh,
-// which scripts run before every oci command, against the cached
-// `idcsctl token`. It reads the session's files and the OCI config and
-// must not touch the network nor make a key: the benchmark fails if the
-// emulator sees an exchange.
-func BenchmarkOCISessionFresh(b *testing.B) {
-	c := newCLIEnv(b, buildIdcsctl(b), nil)
+// freshOCISession is the environment of the OCI session benchmarks: the
+// built idcsctl signed in with the confidential demo application, and its
+// OCI session made. noExchange fails the benchmark if the emulator has
+// exchanged again since: a fresh session must not touch the network.
+func freshOCISession(b *testing.B) (c *cliEnv, noExchange func()) {
+	c = newCLIEnv(b, buildIdcsctl(b), nil)
 	if err := c.emu.AddRedirectURI(emulator.DemoConfidentialClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", c.port)); err != nil {
 		b.Fatal(err)
 	}
@@ -488,6 +487,20 @@ func BenchmarkOCISessionFresh(b *testing.B) {
 	c.run("oci", "session", "--region", "us-ashburn-1")
 	exchanges := func() int { return c.emu.Counts()["token:"+emulator.GrantTokenExchange] }
 	before := exchanges()
+	return c, func() {
+		if n := exchanges(); n != before {
+			b.Fatalf("a fresh session was exchanged again (%d exchanges, want %d)", n, before)
+		}
+	}
+}
+
+// BenchmarkOCISessionFresh: `idcsctl oci session` while its UPST is fresh,
+// which scripts run before every oci command, against the cached
+// `idcsctl token`. It reads the session's files and the OCI config and
+// must not touch the network nor make a key: the benchmark fails if the
+// emulator sees an exchange.
+func BenchmarkOCISessionFresh(b *testing.B) {
+	c, noExchange := freshOCISession(b)
 	null := devNull(b)
 	var subject, base series
 	for b.Loop() {
@@ -501,9 +514,7 @@ func BenchmarkOCISessionFresh(b *testing.B) {
 		d, _ = timed(b, oc)
 		subject = append(subject, d)
 	}
-	if exchanges() != before {
-		b.Fatalf("a fresh session was exchanged again (%d exchanges, want %d)", exchanges(), before)
-	}
+	noExchange()
 	reportRatio(b, subject, base, "token", "x-token")
 }
 
@@ -513,15 +524,7 @@ func BenchmarkOCISessionFresh(b *testing.B) {
 // `idcsctl oci session` in the same loop. It must not touch the network:
 // the benchmark fails if the emulator sees an exchange.
 func BenchmarkExecFresh(b *testing.B) {
-	c := newCLIEnv(b, buildIdcsctl(b), nil)
-	if err := c.emu.AddRedirectURI(emulator.DemoConfidentialClientID, fmt.Sprintf("http://127.0.0.1:%d/callback", c.port)); err != nil {
-		b.Fatal(err)
-	}
-	c.env = append(c.env, "IDCSCTL_CLIENT_SECRET="+emulator.DemoConfidentialClientSecret)
-	c.run("login", "--domain", c.url, "--client-id", emulator.DemoConfidentialClientID, "--port", fmt.Sprint(c.port), "--timeout", "30s")
-	c.run("oci", "session", "--region", "us-ashburn-1")
-	exchanges := func() int { return c.emu.Counts()["token:"+emulator.GrantTokenExchange] }
-	before := exchanges()
+	c, noExchange := freshOCISession(b)
 	null := devNull(b)
 	var subject, base series
 	for b.Loop() {
@@ -534,9 +537,7 @@ func BenchmarkExecFresh(b *testing.B) {
 		d, _ = timed(b, ec)
 		subject = append(subject, d)
 	}
-	if exchanges() != before {
-		b.Fatalf("a fresh session was exchanged again (%d exchanges, want %d)", exchanges(), before)
-	}
+	noExchange()
 	reportRatio(b, subject, base, "oci-session", "x-oci-session")
 }
 
